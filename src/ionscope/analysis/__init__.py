@@ -1,0 +1,1 @@
+"""Analyses of structures and trajectories: ``structure``, ``dynamics`` and ``softness``."""

@@ -1,0 +1,23 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_trajectory_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("trajectory", type=Path,
+                        help="LAMMPS dump, H5MD, extxyz/.traj, CIF or a DeePMD npy system directory")
+    parser.add_argument("--format", help="force the format (lammps-dump, h5md, deepmd-npy, ase)")
+    parser.add_argument("--type-map", help="symbols of LAMMPS types 1, 2, ..., e.g. Li,P,S")
+    parser.add_argument("--md-timestep", type=float, help="MD timestep in ps (LAMMPS dumps)")
+    parser.add_argument("--frame-interval", type=float, help="ps between stored frames")
+
+
+def open_from_args(args: argparse.Namespace):
+    from ..io import open_trajectory
+
+    type_map = args.type_map.split(",") if args.type_map else None
+    return open_trajectory(args.trajectory, format=args.format, type_map=type_map,
+                           md_timestep=args.md_timestep, frame_interval=args.frame_interval)

@@ -1,0 +1,77 @@
+"""``ionscope potential train|test|compress``: DeePMD-kit potentials from DeePMD npy data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("potential", help="train, validate and compress DeePMD potentials",
+                            description="Train, validate and compress DeePMD-kit potentials.")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    train = actions.add_parser("train", help="split the data, train, freeze, compress, validate",
+                               description="Split the DFT data per system into time blocks, "
+                               "train a DeePMD model, freeze and compress it, and validate it "
+                               "on the held-out frames of every system.")
+    train.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
+    train.add_argument("--workdir", required=True, type=Path, help="output directory")
+    train.add_argument("--preset", default="paper", help="paper | small | tiny (default paper)")
+    train.add_argument("--steps", type=int, default=100_000, help="training steps")
+    train.add_argument("--seed", type=int, default=1, help="seed of the network and batches")
+    train.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
+    train.add_argument("--valid-fraction", type=float, default=0.1)
+    train.add_argument("--skip-neighbor-stat", action="store_true",
+                       help="skip DeePMD's neighbour statistics (saves minutes on large data)")
+    train.add_argument("--no-compress", action="store_true", help="keep only the frozen model")
+    train.add_argument("--restart", action="store_true", help="resume from the last checkpoint")
+    train.set_defaults(func=_train)
+
+    test = actions.add_parser("test", help="RMSE per system of a model on DeePMD npy systems",
+                              description="Energy, force and virial RMSE per system, with a "
+                              "table, JSON and parity plots.")
+    test.add_argument("model", type=Path, help="frozen or compressed DeePMD model (.pth)")
+    test.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
+    test.add_argument("--out", required=True, type=Path, help="output directory")
+    test.set_defaults(func=_test)
+
+    comp = actions.add_parser("compress", help="tabulate a frozen model for fast inference",
+                              description="Compress a frozen DeePMD model (dp compress).")
+    comp.add_argument("model", type=Path)
+    comp.add_argument("--out", required=True, type=Path)
+    comp.add_argument("--training-input", type=Path,
+                      help="input.json of the training, to recompute the minimum distance")
+    comp.set_defaults(func=_compress)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..potential.validation import validation_table
+    from ..potential.workflow import train_deepmd
+
+    result = train_deepmd(args.data, args.workdir, preset=args.preset, steps=args.steps,
+                          seed=args.seed, split_seed=args.split_seed,
+                          valid_fraction=args.valid_fraction,
+                          skip_neighbor_stat=args.skip_neighbor_stat,
+                          compress=not args.no_compress, restart=args.restart)
+    print(validation_table(result))
+    print(f"model and validation written to {args.workdir}")
+    return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from ..potential.dataset import find_systems
+    from ..potential.deepmd import evaluate
+    from ..potential.validation import validation_table, write_validation
+
+    result = evaluate(args.model, find_systems(args.data))
+    write_validation(result, args.out)
+    print(validation_table(result))
+    return 0
+
+
+def _compress(args: argparse.Namespace) -> int:
+    from ..potential.deepmd import compress
+
+    print(compress(args.model, args.out, training_input=args.training_input))
+    return 0

@@ -1,0 +1,36 @@
+"""Chemical species of atoms: validation and LAMMPS type maps."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from .frame import TrajectoryFormatError
+
+
+def check_symbols(symbols: Sequence[str], source: str) -> np.ndarray:
+    """The symbols as an array; an unknown chemical symbol is an error naming ``source``."""
+    symbols = np.asarray([str(s) for s in symbols])
+    unknown = sorted(set(symbols) - set(atomic_numbers))
+    if unknown:
+        raise TrajectoryFormatError(f"{source}: unknown species {unknown} (not chemical symbols)")
+    return symbols
+
+
+def symbols_from_types(types: np.ndarray, type_map: Sequence[str] | Mapping[int, str] | None,
+                       source: str) -> np.ndarray:
+    """Map LAMMPS integer types (1-based) to symbols with ``type_map`` (a list for types 1, 2, …
+    or a mapping type → symbol)."""
+    if type_map is None:
+        raise TrajectoryFormatError(
+            f"{source}: atoms are identified by LAMMPS type only; pass type_map, e.g. "
+            f"type_map=['Li', 'P', 'S'] for types 1, 2, 3")
+    mapping = dict(type_map) if isinstance(type_map, Mapping) else {
+        i + 1: s for i, s in enumerate(type_map)}
+    missing = sorted(set(np.unique(types).tolist()) - set(mapping))
+    if missing:
+        raise TrajectoryFormatError(
+            f"{source}: unknown species: LAMMPS type(s) {missing} are not in type_map {mapping}")
+    return check_symbols([mapping[int(t)] for t in types], source)

@@ -1,0 +1,57 @@
+"""Validation tables and parity plots of a potential on held-out DFT frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..provenance import atomic_path, atomic_write, write_json
+
+
+def validation_table(result: dict) -> str:
+    """Markdown table of per-system and overall RMSEs."""
+    lines = ["| system | atoms | frames | E RMSE (meV/atom) | F RMSE (meV/Å) | V RMSE (meV/atom) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, row in result["systems"].items():
+        v = row["virial_rmse_meV_atom"]
+        lines.append(f"| {name} | {row['atoms']} | {row['frames']} | "
+                     f"{row['energy_rmse_meV_atom']:.2f} | {row['force_rmse_meV_A']:.1f} | "
+                     f"{'' if v is None else f'{v:.2f}'} |")
+    o = result["overall"]
+    lines.append(f"| **all** | | | {o['energy_rmse_meV_atom']:.2f} | {o['force_rmse_meV_A']:.1f} | "
+                 f"{o['virial_rmse_meV_atom']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_validation(result: dict, out_dir: str | Path) -> None:
+    """``table.md``, ``validation.json`` (without the parity arrays) and ``parity.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    with atomic_write(out_dir / "table.md") as handle:
+        handle.write(validation_table(result))
+    slim = {"overall": result["overall"],
+            "systems": {k: {kk: vv for kk, vv in v.items() if kk != "parity"}
+                        for k, v in result["systems"].items()}}
+    write_json(out_dir / "validation.json", slim)
+    fig, (ax_e, ax_f) = plt.subplots(1, 2, figsize=(10, 4.6))
+    rng = np.random.default_rng(0)
+    for name, row in result["systems"].items():
+        p = row["parity"]
+        ax_e.scatter(p["energy_ref"], p["energy_pred"], s=4, label=name)
+        idx = rng.choice(p["force_ref"].size, size=min(2000, p["force_ref"].size), replace=False)
+        ax_f.scatter(p["force_ref"][idx], p["force_pred"][idx], s=2, alpha=0.5)
+    for ax, unit in ((ax_e, "E (eV/atom)"), (ax_f, "F component (eV/Å)")):
+        lim = [min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])]
+        ax.plot(lim, lim, "k--", lw=0.8)
+        ax.set_xlabel(f"DFT {unit}")
+        ax.set_ylabel(f"model {unit}")
+    ax_e.legend(fontsize=6, ncol=2, markerscale=2)
+    fig.tight_layout()
+    with atomic_path(out_dir / "parity.png") as tmp:
+        fig.savefig(tmp, dpi=130)
+    plt.close(fig)

@@ -1,0 +1,77 @@
+"""The command line as a user runs it: help everywhere, the demo, structure and convert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ionscope.cli import build_parser, main
+
+
+def _subcommands(parser, prefix=()):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _subcommands(sub, (*prefix, name))
+
+
+def test_help_on_every_subcommand(capsys):
+    commands = list(_subcommands(build_parser()))
+    assert ("demo",) in commands and ("potential", "train") in commands
+    for command in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: ionscope" in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "ionscope", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.startswith("ionscope ")
+
+
+def test_demo_prints_table_and_writes_figures(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "beta-Li3PS4" in out and "glass-LiPS-255" in out
+    for system in ("beta-Li3PS4", "glass-LiPS-255"):
+        folder = tmp_path / system
+        assert (folder / "structure.png").stat().st_size > 10_000
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["provenance"]["software"]["ionscope"]
+        rdf = np.loadtxt(folder / "rdf.csv", delimiter=",", skiprows=1)
+        assert rdf.shape[1] == 13  # r, six g_ij, six n_ij
+    crystal = json.loads((tmp_path / "beta-Li3PS4" / "summary.json").read_text())["summary"]
+    assert crystal["anion P fractions"]["PS4"] == 1.0
+    assert 2.0 < crystal["P-S bond length (Å)"] < 2.1
+
+
+def test_structure_and_convert_on_a_dump(tmp_path, capsys):
+    from lammps_writer import write_dump
+    from ionscope.data import crystal
+
+    atoms = crystal("beta-Li3PS4")
+    types = {"Li": 1, "P": 2, "S": 3}
+    n = len(atoms)
+    cols = {"id": [np.arange(1, n + 1)] * 3,
+            "type": [np.array([types[s] for s in atoms.get_chemical_symbols()])] * 3}
+    for k, c in enumerate("xyz"):
+        cols[c] = [atoms.positions[:, k] + 0.01 * f for f in range(3)]
+    dump = tmp_path / "beta.dump"
+    write_dump(dump, [0, 100, 200], [atoms.cell.array] * 3, cols)
+    assert main(["structure", str(dump), "--type-map", "Li,P,S", "--out", str(tmp_path / "s"),
+                 "--r-max", "6"]) == 0
+    assert (tmp_path / "s" / "beta" / "structure.png").exists()
+    assert main(["convert", str(dump), str(tmp_path / "beta.h5"), "--type-map", "Li,P,S",
+                 "--md-timestep", "0.001"]) == 0
+    assert "wrote 3 frames" in capsys.readouterr().out
+    assert main(["structure", str(dump), "--out", str(tmp_path / "s")]) == 2
+    assert "pass type_map" in capsys.readouterr().err

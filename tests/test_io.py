@@ -1,0 +1,251 @@
+"""Trajectory reading: LAMMPS dumps of every coordinate style, NPT unwrapping, H5MD, ASE, DeePMD."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from ionscope.io import TrajectoryFormatError, open_trajectory
+from lammps_writer import write_dump
+
+
+def npt_walk(rng, n_atoms=16, n_frames=120, triclinic=False, step_sigma=0.35):
+    """An MD-like NPT history: the barostat rescales positions with the cell (affine), atoms
+    then move by a random step and are wrapped into the new cell. Returns wrapped positions,
+    image flags, cells and the true accumulated displacement path."""
+    base = np.array([[10.0, 0, 0], [1.5, 9.0, 0], [-1.0, 0.8, 11.0]]) if triclinic else np.diag([10.0, 9.0, 11.0])
+    cells = [base * (1 + 0.08 * np.sin(2 * np.pi * t / 37)) for t in range(n_frames)]
+    if triclinic:
+        for t, c in enumerate(cells):
+            c[1, 0] += 0.5 * np.sin(2 * np.pi * t / 23)
+    frac = rng.uniform(0, 1, (n_atoms, 3))
+    images = np.zeros((n_atoms, 3), np.int64)
+    wrapped = [frac @ cells[0]]
+    true = [frac @ cells[0]]
+    imgs = [images.copy()]
+    for t in range(1, n_frames):
+        affine = frac @ cells[t]  # barostat rescaling keeps fractional coordinates
+        step = rng.normal(0, step_sigma, (n_atoms, 3))
+        moved = affine + step
+        true.append(true[-1] + (affine - wrapped[-1]) + step)
+        f = moved @ np.linalg.inv(cells[t])
+        crossing = np.floor(f).astype(np.int64)
+        frac = f - crossing
+        images = images + crossing
+        wrapped.append(frac @ cells[t])
+        imgs.append(images.copy())
+    return np.array(wrapped), np.array(imgs), np.array(cells), np.array(true)
+
+
+def _columns(ids, types, xyz, names):
+    cols = {"id": [ids] * len(xyz), "type": [types] * len(xyz)}
+    for k, name in enumerate(names):
+        cols[name] = [frame[:, k] for frame in xyz]
+    return cols
+
+
+@pytest.mark.parametrize("triclinic", [False, True])
+@pytest.mark.parametrize("style", ["image", "unwrapped", "wrapped", "scaled"])
+def test_npt_unwrapping_recovers_true_path(tmp_path, rng, triclinic, style):
+    wrapped, images, cells, true = npt_walk(rng, triclinic=triclinic)
+    n = wrapped.shape[1]
+    ids, types = np.arange(1, n + 1), np.where(np.arange(n) < n // 2, 1, 2)
+    if style == "image":
+        cols = _columns(ids, types, wrapped, ["x", "y", "z"])
+        cols.update(_columns(ids, types, images.astype(float), ["ix", "iy", "iz"]))
+        for c in ("ix", "iy", "iz"):
+            cols[c] = [v.astype(int) for v in cols[c]]
+    elif style == "unwrapped":  # LAMMPS xu = x + ix·L(t): the naive, NPT-biased convention
+        naive = wrapped + np.einsum("tai,tij->taj", images, cells)
+        cols = _columns(ids, types, naive, ["xu", "yu", "zu"])
+    elif style == "wrapped":
+        cols = _columns(ids, types, wrapped, ["x", "y", "z"])
+    else:
+        scaled = np.einsum("tai,tij->taj", wrapped, np.linalg.inv(cells))
+        cols = _columns(ids, types, scaled, ["xs", "ys", "zs"])
+        cols.update({c: [v.astype(int) for v in vals] for c, vals in
+                     _columns(ids, types, images.astype(float), ["ix", "iy", "iz"]).items()
+                     if c in ("ix", "iy", "iz")})
+    path = tmp_path / "npt.dump"
+    write_dump(path, range(0, 10 * len(cells), 10), cells, cols, triclinic=triclinic,
+               shuffle_rng=rng)
+    traj = open_trajectory(path, type_map=["Li", "S"], md_timestep=0.001)
+    unwrapped = traj.unwrapped()
+    displacement = unwrapped - unwrapped[0]
+    np.testing.assert_allclose(displacement, true - true[0], atol=1e-6)
+    np.testing.assert_allclose(traj.times()[:3], [0.0, 0.01, 0.02])
+    assert list(traj.symbols[: n // 2]) == ["Li"] * (n // 2)
+
+
+def test_naive_unwrapping_is_biased_under_npt(rng):
+    """The control: x + n·L(t) disagrees with the true path, so the test above discriminates."""
+    wrapped, images, cells, true = npt_walk(rng)
+    naive = wrapped + np.einsum("tai,tij->taj", images, cells)
+    assert np.abs((naive - naive[0]) - (true - true[0])).max() > 0.2
+
+
+def test_triclinic_box_matches_ase(tmp_path, rng):
+    from ase.io import read
+
+    wrapped, images, cells, _ = npt_walk(rng, n_frames=3, triclinic=True)
+    n = wrapped.shape[1]
+    cols = _columns(np.arange(1, n + 1), np.ones(n, int), wrapped, ["x", "y", "z"])
+    path = tmp_path / "tri.dump"
+    write_dump(path, [0, 1, 2], cells, cols, triclinic=True)
+    ours = open_trajectory(path, type_map=["S"])[2]
+    theirs = read(path, index=2, format="lammps-dump-text")
+    np.testing.assert_allclose(ours.cell, theirs.cell.array, atol=1e-8)
+    np.testing.assert_allclose(ours.positions, theirs.get_positions(), atol=1e-8)
+
+
+def _simple_dump(tmp_path, n_frames=3, n_atoms=4, name="simple.dump"):
+    cells = [np.diag([5.0, 5.0, 5.0])] * n_frames
+    xyz = [np.full((n_atoms, 3), 1.0) + f for f in range(n_frames)]
+    cols = _columns(np.arange(1, n_atoms + 1), np.ones(n_atoms, int), xyz, ["x", "y", "z"])
+    path = tmp_path / name
+    write_dump(path, range(n_frames), cells, cols)
+    return path
+
+
+def test_truncated_last_frame_warns_and_keeps_complete_frames(tmp_path):
+    path = _simple_dump(tmp_path)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 30])  # cut inside the last frame's atom lines
+    with pytest.warns(UserWarning, match=r"truncated.*2 complete frame"):
+        traj = open_trajectory(path, type_map=["S"])
+    assert len(traj) == 2
+    assert traj[1].positions[0, 0] == pytest.approx(2.0)
+
+
+def test_unknown_species_names_file_and_type(tmp_path):
+    path = _simple_dump(tmp_path)
+    with pytest.raises(TrajectoryFormatError, match=r"simple\.dump.*type\(s\) \[1\]"):
+        open_trajectory(path, type_map={2: "Li"})
+    with pytest.raises(TrajectoryFormatError, match="pass type_map"):
+        open_trajectory(path)
+    with pytest.raises(TrajectoryFormatError, match="unknown species"):
+        open_trajectory(path, type_map=["Xx"])
+
+
+def test_missing_position_columns(tmp_path):
+    cols = {"id": [np.arange(1, 3)], "type": [np.ones(2, int)], "vx": [np.zeros(2)]}
+    path = tmp_path / "nopos.dump"
+    write_dump(path, [0], [np.eye(3) * 4], cols)
+    with pytest.raises(TrajectoryFormatError, match=r"nopos\.dump.*missing position columns"):
+        open_trajectory(path, type_map=["S"])
+
+
+def test_inconsistent_atom_count(tmp_path):
+    a = _simple_dump(tmp_path, n_frames=1, n_atoms=4, name="a.dump").read_text()
+    b = _simple_dump(tmp_path, n_frames=1, n_atoms=5, name="b.dump").read_text()
+    path = tmp_path / "mixed.dump"
+    path.write_text(a + b.replace("ITEM: TIMESTEP\n0", "ITEM: TIMESTEP\n1"))
+    with pytest.raises(TrajectoryFormatError, match=r"mixed\.dump: frame 1.*inconsistent atom count"):
+        open_trajectory(path, type_map=["S"])
+
+
+def test_timestep_in_fs_is_rejected(tmp_path):
+    path = _simple_dump(tmp_path)
+    with pytest.raises(ValueError, match="did you give fs"):
+        open_trajectory(path, type_map=["S"], md_timestep=0.5)
+
+
+def test_element_column_and_velocities(tmp_path):
+    cols = {"id": [np.array([2, 1])], "element": [np.array(["S", "Li"])],
+            "x": [np.array([1.0, 2.0])], "y": [np.zeros(2)], "z": [np.zeros(2)],
+            "vx": [np.array([0.5, 0.25])], "vy": [np.zeros(2)], "vz": [np.zeros(2)]}
+    path = tmp_path / "el.dump"
+    write_dump(path, [0], [np.eye(3) * 6], cols)
+    traj = open_trajectory(path)
+    assert list(traj.symbols) == ["Li", "S"]  # sorted by id
+    np.testing.assert_allclose(traj[0].arrays["velocities"][:, 0], [0.25, 0.5])
+
+
+def test_h5md_roundtrip_and_chunked_atoms(tmp_path, rng):
+    wrapped, images, cells, true = npt_walk(rng, n_atoms=30, n_frames=50, triclinic=True)
+    n = wrapped.shape[1]
+    cols = _columns(np.arange(1, n + 1), np.arange(n) % 3 + 1, wrapped, ["x", "y", "z"])
+    cols.update({c: [v.astype(int) for v in vals] for c, vals in
+                 _columns(np.arange(1, n + 1), np.ones(n, int), images.astype(float),
+                          ["ix", "iy", "iz"]).items() if c in ("ix", "iy", "iz")})
+    dump = tmp_path / "t.dump"
+    write_dump(dump, range(0, 500, 10), cells, cols, triclinic=True)
+    traj = open_trajectory(dump, type_map=["Li", "P", "S"], md_timestep=0.0005)
+    h5 = traj.to_h5md(tmp_path / "t.h5")
+    back = open_trajectory(h5)
+    assert list(back.symbols) == list(traj.symbols)
+    np.testing.assert_allclose(back.unwrapped(), traj.unwrapped(), atol=1e-9)
+    np.testing.assert_allclose(back.times(), traj.times())
+    np.testing.assert_allclose(back[7].cell, traj[7].cell)
+    li = back.indices("Li")
+    chunks = list(back.iter_chunks(chunk_frames=16, atoms=li[::-1], step=2))
+    stacked = np.concatenate([c.positions for c in chunks])
+    np.testing.assert_allclose(stacked, traj.unwrapped(atoms=li[::-1], step=2), atol=1e-9)
+    low = traj.to_h5md(tmp_path / "t32.h5", precision="float32")
+    assert open_trajectory(low).reader._position.dtype == np.float32
+
+    import h5py
+
+    with h5py.File(h5) as f:
+        assert list(f["h5md"].attrs["version"]) == [1, 1]
+        assert f["particles/all/box"].attrs["dimension"] == 3
+        assert f["particles/all/position/value"].chunks is not None
+
+
+def test_h5md_readable_by_mdanalysis(tmp_path, rng):
+    mda = pytest.importorskip("MDAnalysis")
+    pytest.importorskip("h5py")
+    wrapped, images, cells, true = npt_walk(rng, n_atoms=10, n_frames=5)
+    cols = _columns(np.arange(1, 11), np.ones(10, int), wrapped, ["x", "y", "z"])
+    dump = tmp_path / "m.dump"
+    write_dump(dump, range(5), cells, cols)
+    h5 = open_trajectory(dump, type_map=["S"], md_timestep=0.001).to_h5md(tmp_path / "m.h5")
+    u = mda.Universe.empty(10, trajectory=True)
+    u.load_new(str(h5), format="H5MD")
+    assert len(u.trajectory) == 5
+    u.trajectory[3]
+    ours = open_trajectory(h5).unwrapped()[3]
+    np.testing.assert_allclose(u.atoms.positions, ours, atol=1e-4)
+    np.testing.assert_allclose(u.dimensions[:3], np.diag(cells[3]), atol=1e-4)
+
+
+def test_extxyz_and_ase_traj(tmp_path, rng):
+    from ase import Atoms
+    from ase.io import write
+    from ase.io.trajectory import Trajectory as AseTrajectory
+
+    frames = [Atoms("Li2S", positions=rng.uniform(0, 5, (3, 3)), cell=np.eye(3) * 5, pbc=True)
+              for _ in range(4)]
+    write(tmp_path / "a.extxyz", frames)
+    with AseTrajectory(str(tmp_path / "a.traj"), "w") as handle:
+        for atoms in frames:
+            handle.write(atoms)
+    for name in ("a.extxyz", "a.traj"):
+        traj = open_trajectory(tmp_path / name, frame_interval=0.1)
+        assert len(traj) == 4 and list(traj.symbols) == ["Li", "Li", "S"]
+        np.testing.assert_allclose(traj[2].positions, frames[2].positions)
+        np.testing.assert_allclose(traj.times(), [0.0, 0.1, 0.2, 0.3])
+
+
+def test_deepmd_npy_system(shared_data):
+    path = shared_data / "lips-dft" / "glass-iter0-002"
+    traj = open_trajectory(path)
+    coords = np.load(path / "set.000" / "coord.npy", mmap_mode="r")
+    assert len(traj) == len(coords) and traj.n_atoms == coords.shape[1] // 3
+    np.testing.assert_allclose(traj[5].positions.ravel(), coords[5])
+    assert set(traj.species) == {"Li", "P", "S"}
+    assert traj[0].info["energy"] == pytest.approx(float(np.load(path / "set.000/energy.npy")[0]))
+
+
+def test_missing_file_and_unknown_species_selection(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.dump"):
+        open_trajectory(tmp_path / "nothing.dump")
+    path = _simple_dump(tmp_path)
+    traj = open_trajectory(path, type_map=["S"])
+    with pytest.raises(ValueError, match="unknown species"):
+        traj.indices("Li")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(traj) == 3

@@ -1,0 +1,111 @@
+"""DeePMD potential pipeline: the validation split, the input presets, and a real (tiny) training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from ionscope.potential import PRESETS, deepmd_input, find_systems, split_systems
+from ionscope.potential.dataset import block_split
+
+
+def test_block_split_holds_out_whole_blocks_with_a_gap():
+    rng = np.random.default_rng(0)
+    train, valid = block_split(1000, 0.1, 50, 5, rng)
+    assert len(valid) >= 100
+    assert not set(train) & set(valid)
+    # every validation frame is at least `gap` frames away from every training frame
+    distance = np.abs(train[:, None] - valid[None, :]).min()
+    assert distance > 5
+    # validation frames come in contiguous blocks of 50
+    assert len(valid) % 50 == 0 and np.all(np.diff(valid)[np.diff(valid) != 1] > 1)
+    again = block_split(1000, 0.1, 50, 5, np.random.default_rng(0))
+    np.testing.assert_array_equal(again[1], valid)
+
+
+def test_short_series_still_gets_validation_frames():
+    train, valid = block_split(30, 0.1, 50, 5, np.random.default_rng(1))
+    assert len(valid) == 30 and len(train) == 0  # one block: honest, all of it validates
+    train, valid = block_split(159, 0.1, 50, 5, np.random.default_rng(1))
+    assert len(valid) >= 16 and len(train) > 0
+
+
+def _fake_system(path, n_frames, n_atoms=6, seed=0):
+    rng = np.random.default_rng(seed)
+    (path / "set.000").mkdir(parents=True)
+    np.savetxt(path / "type.raw", np.arange(n_atoms) % 3, fmt="%d")
+    (path / "type_map.raw").write_text("Li\nP\nS\n")
+    np.save(path / "set.000/coord.npy", rng.uniform(0, 8, (n_frames, n_atoms * 3)))
+    np.save(path / "set.000/box.npy", np.tile(np.eye(3).ravel() * 8, (n_frames, 1)))
+    np.save(path / "set.000/energy.npy", rng.normal(size=n_frames))
+    np.save(path / "set.000/force.npy", rng.normal(size=(n_frames, n_atoms * 3)))
+    np.save(path / "set.000/virial.npy", rng.normal(size=(n_frames, 9)))
+
+
+def test_split_systems_is_per_system_and_stable(tmp_path):
+    pytest.importorskip("dpdata")
+    _fake_system(tmp_path / "data" / "a", 200, seed=1)
+    _fake_system(tmp_path / "data" / "b", 120, seed=2)
+    first = split_systems(tmp_path / "data", tmp_path / "s1", seed=3)
+    assert [r["system"] for r in first.table] == ["a", "b"]
+    for row in first.table:
+        assert row["valid"] >= 0.1 * row["frames"]
+    record = json.loads((tmp_path / "s1" / "split.json").read_text())
+    coords = np.load(tmp_path / "data/a/set.000/coord.npy")
+    valid = np.load(tmp_path / "s1/valid/a/set.000/coord.npy")
+    np.testing.assert_allclose(valid, coords[record["systems"]["a"]["valid"]])
+    # adding a system does not change the split of the others
+    _fake_system(tmp_path / "data" / "c", 80, seed=4)
+    second = split_systems(tmp_path / "data", tmp_path / "s2", seed=3)
+    again = json.loads((tmp_path / "s2" / "split.json").read_text())
+    assert again["systems"]["a"] == record["systems"]["a"]
+    assert len(second.table) == 3
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no DeePMD npy system"):
+        find_systems(tmp_path / "empty")
+
+
+def test_paper_preset_is_the_published_architecture():
+    config = deepmd_input(["t"], ["v"], preset="paper", steps=1000, seed=7)
+    d, f = config["model"]["descriptor"], config["model"]["fitting_net"]
+    assert d["type"] == "se_e2_a" and d["rcut"] == 6.5 and d["neuron"] == [25, 50, 100]
+    assert f["neuron"] == [240, 240, 240]
+    loss = config["loss"]
+    assert (loss["start_pref_e"], loss["limit_pref_e"]) == (0.02, 2.0)
+    assert (loss["start_pref_f"], loss["limit_pref_f"]) == (1000.0, 1.0)
+    assert (loss["start_pref_v"], loss["limit_pref_v"]) == (0.02, 0.2)
+    assert d["seed"] == f["seed"] == config["training"]["seed"] == 7
+    assert config["model"]["type_map"] == ["Li", "P", "S"]
+    assert set(PRESETS) >= {"paper", "small", "tiny"}
+    with pytest.raises(ValueError, match="unknown DeePMD preset"):
+        deepmd_input([], [], preset="huge")
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_tiny_training_freeze_compress_and_test(tmp_path, shared_data):
+    if shutil.which("dp") is None:
+        pytest.skip("DeePMD-kit is not installed (pip install 'ionscope[deepmd]')")
+    from ionscope.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("P2S5", "beta-Li3PS4"):
+        (data / name).symlink_to(shared_data / "lips-dft" / name)
+    work = tmp_path / "work"
+    assert main(["potential", "train", "--data", str(data), "--workdir", str(work), "--preset",
+                 "tiny", "--steps", "40", "--skip-neighbor-stat"]) == 0
+    for product in ("frozen.pth", "compressed.pth", "validation/table.md", "validation/parity.png",
+                    "provenance.json", "split/split.json"):
+        assert (work / product).exists(), product
+    result = json.loads((work / "validation" / "validation.json").read_text())
+    assert set(result["systems"]) == {"P2S5", "beta-Li3PS4"}
+    assert np.isfinite(result["overall"]["force_rmse_meV_A"])
+    # the compressed and the frozen model predict the same forces
+    assert main(["potential", "test", str(work / "frozen.pth"), "--data", str(work / "split" / "valid"),
+                 "--out", str(tmp_path / "t")]) == 0
+    frozen = json.loads((tmp_path / "t" / "validation.json").read_text())["overall"]
+    assert frozen["force_rmse_meV_A"] == pytest.approx(result["overall"]["force_rmse_meV_A"], rel=0.02)
