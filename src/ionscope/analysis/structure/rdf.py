@@ -49,26 +49,29 @@ class RDF(FrameAnalysis):
 
     def _accumulate(self, snap: Snapshot) -> None:
         i, j, d = neighbor_pairs(snap, self.r_max, "ijd")
-        keep = d >= self.r_min
-        i, j, d = i[keep], j[keep], d[keep]
         species = list(dict.fromkeys(snap.symbols.tolist()))
         pairs = self._pairs or species_pairs(species)
+        missing = {s for pair in pairs for s in pair} - set(species)
+        if missing:
+            raise ValueError(f"pairs {pairs}: species {sorted(missing)} not present (have {species})")
         volume = snap.volume
-        counts_of = {s: int(np.sum(snap.symbols == s)) for s in species}
         codes = {s: k for k, s in enumerate(species)}
         sym_code = np.array([codes[s] for s in snap.symbols])
-        ci, cj = sym_code[i], sym_code[j]
+        ns = len(species)
+        # one histogram of (species of i, species of j, distance bin) by a single bincount
+        width = (self.r_max - self.r_min) / self.bins
+        bin_index = np.floor((d - self.r_min) / width).astype(np.int64)
+        keep = (bin_index >= 0) & (bin_index < self.bins)
+        key = (sym_code[i[keep]] * ns + sym_code[j[keep]]) * self.bins + bin_index[keep]
+        hist = np.bincount(key, minlength=ns * ns * self.bins).reshape(ns, ns, self.bins)
+        counts_of = {s: int(np.sum(sym_code == codes[s])) for s in species}
         for a, b in pairs:
-            if a not in codes or b not in codes:
-                raise ValueError(f"pair {a}-{b}: species not present (have {species})")
-            mask = (ci == codes[a]) & (cj == codes[b])
-            hist = np.histogram(d[mask], self.edges)[0].astype(float)
             na, nb = counts_of[a], counts_of[b]
-            self._counts[(a, b)] = self._counts.get((a, b), 0.0) + hist
+            self._counts[(a, b)] = self._counts.get((a, b), 0.0) + hist[codes[a], codes[b]]
             self._norm[(a, b)] = self._norm.get((a, b), 0.0) + na * (nb - (a == b)) / volume
             self._centres[(a, b)] = self._centres.get((a, b), 0.0) + na
         n = len(snap.symbols)
-        self._total += np.histogram(d, self.edges)[0]
+        self._total += hist.sum(axis=(0, 1))
         self._total_norm += n * (n - 1) / volume
         self._density += n / volume
         for s in species:

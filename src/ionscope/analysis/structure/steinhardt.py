@@ -19,7 +19,6 @@ from math import factorial, sqrt
 from typing import Sequence
 
 import numpy as np
-from scipy.special import sph_harm_y
 
 from ..base import FrameAnalysis, Snapshot, neighbor_pairs
 
@@ -53,17 +52,45 @@ def wigner3j_lll(l: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(pairs, int), np.array(values)
 
 
+@lru_cache(maxsize=None)
+def _legendre_factors(l: int) -> list[tuple[float, np.ndarray]]:
+    """For m = 0…l: the normalisation N_lm (with the Condon–Shortley phase) and the power-series
+    coefficients of d^m P_l / dx^m, so that Y_lm = N_lm (d^m P_l/dx^m)(cos θ) (sin θ e^{iφ})^m."""
+    from numpy.polynomial import legendre, polynomial
+
+    series = legendre.leg2poly([0] * l + [1])
+    out = []
+    for m in range(l + 1):
+        coef = polynomial.polyder(series, m) if m else series
+        norm = (-1) ** m * sqrt((2 * l + 1) / (4 * np.pi) * factorial(l - m) / factorial(l + m))
+        out.append((norm, np.asarray(coef, float)))
+    return out
+
+
+def spherical_harmonics(l: int, vectors: np.ndarray) -> np.ndarray:
+    """Y_lm(r̂) for m = 0…l, shape (len(vectors), l + 1), without trigonometric functions:
+    sin θ e^{iφ} = (x + iy)/r and cos θ = z/r (same convention as scipy's ``sph_harm_y``)."""
+    r = np.linalg.norm(vectors, axis=1)
+    cos_theta = vectors[:, 2] / r
+    sin_phase = (vectors[:, 0] + 1j * vectors[:, 1]) / r
+    out = np.empty((len(vectors), l + 1), complex)
+    power = np.ones(len(vectors), complex)
+    for m, (norm, coef) in enumerate(_legendre_factors(l)):
+        if m:
+            power = power * sin_phase
+        out[:, m] = norm * np.polynomial.polynomial.polyval(cos_theta, coef) * power
+    return out
+
+
 def qlm_from_bonds(l: int, centre: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
                    n_atoms: int) -> np.ndarray:
     """q_lm (n_atoms, 2l+1) for m = −l…l from bond vectors, weights normalised per centre."""
-    r = np.linalg.norm(vectors, axis=1)
-    theta = np.arccos(np.clip(vectors[:, 2] / r, -1.0, 1.0))
-    phi = np.arctan2(vectors[:, 1], vectors[:, 0])
     norm = np.bincount(centre, weights=weights, minlength=n_atoms)
     norm[norm == 0] = 1.0
+    ylm = spherical_harmonics(l, vectors) * weights[:, None]
     out = np.zeros((n_atoms, 2 * l + 1), complex)
     for m in range(0, l + 1):
-        y = sph_harm_y(l, m, theta, phi) * weights
+        y = ylm[:, m]
         q = (np.bincount(centre, y.real, n_atoms) + 1j * np.bincount(centre, y.imag, n_atoms)) / norm
         out[:, l + m] = q
         if m:
@@ -136,14 +163,17 @@ class Steinhardt(FrameAnalysis):
     def _accumulate(self, snap: Snapshot) -> None:
         centres, i, j, vec, w = self._bonds(snap)
         n = len(snap.symbols)
+        if self.average:
+            from scipy.sparse import csr_matrix
+
+            adjacency = csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+            count = 1 + np.bincount(i, minlength=n)
         ql, wl, qbar, wbar = {}, {}, {}, {}
         for l in self.ls:
             qlm = qlm_from_bonds(l, i, vec, w, n)
             ql[l], wl[l] = invariants(qlm[centres], l, self.wl)
             if self.average:
-                total = qlm.copy()
-                np.add.at(total, i, qlm[j])
-                count = 1 + np.bincount(i, minlength=n)
+                total = qlm + adjacency @ qlm
                 qbar[l], wbar[l] = invariants((total / count[:, None])[centres], l, self.wl)
         self.results.indices = centres
         self.results.ql = ql
