@@ -1,0 +1,77 @@
+"""Time-origin-averaged displacement moments by FFT, for every lag at once.
+
+For a coordinate series x(t) (t = 0…N−1) and origin weights w(t) (1 for a plain average, an
+indicator for "atom in region R at the origin"), with a = |x|² and c = x(t+τ)·x(t):
+
+    Σ_t w(t) |Δ(τ)|²  = C[a, w] + W[a] − 2 Σ_k C[x_k, w x_k]
+    Σ_t w(t) |Δ(τ)|⁴  = C[a², w] + 2 C[a, w a] + W[a²] − 4 Σ_k (C[a x_k, w x_k] + C[x_k, w a x_k])
+                        + 4 Σ_kl C[x_k x_l, w x_k x_l]
+
+where C[f, g](τ) = Σ_{t<N−τ} f(t+τ) g(t) is a cross-correlation (one FFT product) and
+W[f](τ) = Σ_{t<N−τ} w(t) f(t) a cumulative sum (the fast correlation algorithm of Calandrini
+et al., nMoldyn, J. Chem. Phys. 2011, extended to the fourth moment). All products are summed
+in frequency space, so every moment costs one inverse FFT. Positions are centred per atom first
+so that no large numbers cancel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft as sfft
+
+
+class MomentSums:
+    """Running sums over atoms of Σ_t w|Δ|², Σ_t wΔ_k², Σ_t w|Δ|⁴ and Σ_t w at every lag."""
+
+    def __init__(self, n_frames: int, fourth: bool = True) -> None:
+        self.n = n_frames
+        self.fourth = fourth
+        self.m2 = np.zeros(n_frames)
+        self.m2_xyz = np.zeros((n_frames, 3))
+        self.m4 = np.zeros(n_frames)
+        self.count = np.zeros(n_frames)
+
+    def add(self, positions: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add atoms: positions (N, n_atoms, 3) unwrapped; weights (N, n_atoms) or None."""
+        n = self.n
+        x = positions - positions.mean(axis=0, keepdims=True)
+        w = np.ones(x.shape[:2]) if weights is None else np.asarray(weights, float)
+        size = sfft.next_fast_len(2 * n, real=True)
+        fwd = lambda f: sfft.rfft(f, n=size, axis=0)  # noqa: E731
+
+        def corr(spec_f, g):  # Σ_t f(t+τ) g(t) in frequency space, to be inverted once
+            return spec_f * np.conj(fwd(g))
+
+        def window(f):  # W[f](τ) = Σ_{t<N−τ} f(t), summed over atoms
+            cum = np.cumsum(f.sum(axis=1))
+            return cum[::-1]
+
+        a = np.einsum("tak,tak->ta", x, x)
+        spec_a = fwd(a)
+        spec_x = [fwd(x[..., k]) for k in range(3)]
+        msd_spec = corr(spec_a, w)
+        comp = []
+        for k in range(3):
+            cross = corr(spec_x[k], w * x[..., k])
+            comp.append(corr(fwd(x[..., k] ** 2), w) - 2 * cross)
+            msd_spec = msd_spec - 2 * cross
+        inv = lambda s: sfft.irfft(s.sum(axis=1), n=size)[:n]  # noqa: E731
+        self.m2 += inv(msd_spec) + window(w * a)
+        for k in range(3):
+            self.m2_xyz[:, k] += inv(comp[k]) + window(w * x[..., k] ** 2)
+        self.count += window(w)
+        if not self.fourth:
+            return
+        spec = corr(fwd(a * a), w) + 2 * corr(spec_a, w * a)
+        for k in range(3):
+            spec -= 4 * (corr(fwd(a * x[..., k]), w * x[..., k]) + corr(spec_x[k], w * a * x[..., k]))
+            for l in range(k, 3):
+                prod = x[..., k] * x[..., l]
+                spec += (4 if k == l else 8) * corr(fwd(prod), w * prod)
+        self.m4 += inv(spec) + window(w * a * a)
+
+    def averages(self):
+        """⟨|Δ|²⟩, ⟨Δ_k²⟩ and ⟨|Δ|⁴⟩ at every lag (NaN where no origin contributes)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.where(self.count > 0, self.count, np.nan)
+            return self.m2 / c, self.m2_xyz / c[:, None], self.m4 / c

@@ -1,0 +1,107 @@
+"""Mean-squared displacement, non-Gaussian parameter and MSD exponent (Chen et al. 2025,
+Eqs. 13–14), time-averaged over all origins by FFT, streaming over blocks of atoms.
+
+    ⟨r²(t)⟩ = ⟨|r_i(t0 + t) − r_i(t0)|²⟩_{i, t0}
+    α₂(t)   = 3⟨r⁴(t)⟩ / (5⟨r²(t)⟩²) − 1
+    α(t)    = d ln⟨r²⟩ / d ln t
+
+Memory holds one block of atoms over all frames (sized by ``memory_mb``), never one array per
+lag. Origins can be restricted per atom (``origin_weights``) for region-resolved dynamics.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+import numpy as np
+
+from ._access import atom_blocks, centre_of_mass_path, frame_cells, frame_times
+from .correlate import MomentSums
+from .regions import REGIONS, region_fractions
+
+
+def log_lags(n_frames: int, n: int = 100) -> np.ndarray:
+    """About ``n`` distinct integer lags from 1 to n_frames − 1, evenly spaced in log."""
+    if n_frames < 2:
+        return np.array([], int)
+    return np.unique(np.geomspace(1, n_frames - 1, n).astype(int))
+
+
+class MSD:
+    """Time-averaged MSD, per-component MSD, ⟨r⁴⟩, α₂ and α(t) of one species.
+
+    Parameters
+    ----------
+    species: the mobile species (e.g. "Li").
+    drift: "framework" subtracts the centre-of-mass motion of all other atoms, "system" that of
+        all atoms, None nothing.
+    lags: "log" (about ``n_lags`` log-spaced lags in the results) or "all".
+    memory_mb: budget for the work arrays of one block of atoms.
+    """
+
+    def __init__(self, species: str = "Li", drift: str | None = "framework", lags: str = "log",
+                 n_lags: int = 100, memory_mb: float = 256.0) -> None:
+        if drift not in (None, "framework", "system"):
+            raise ValueError(f"drift must be 'framework', 'system' or None, got {drift!r}")
+        self.species, self.drift, self.lags, self.n_lags = species, drift, lags, n_lags
+        self.memory_mb = memory_mb
+        self.results = SimpleNamespace()
+
+    def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1,
+            regions=None, progress: bool = True) -> "MSD":
+        """Average over frames ``start:stop:step``. With ``regions`` (a
+        :class:`~ionscope.analysis.dynamics.regions.SlabRegions`), the averages are also split by
+        the region each atom is in at the time origin, in ``results.regions[name]``, and the
+        fraction of atoms per region over time is in ``results.region_fractions``."""
+        from tqdm.auto import tqdm
+
+        times, dt = frame_times(traj, start, stop, step)
+        n = len(times)
+        atoms = traj.indices(self.species)
+        drift = None
+        if self.drift is not None:
+            others = np.setdiff1d(np.arange(traj.n_atoms), atoms) if self.drift == "framework" \
+                else np.arange(traj.n_atoms)
+            if len(others):
+                drift = centre_of_mass_path(traj, others, start, stop, step)
+                drift -= drift[0]
+        sums = MomentSums(n)
+        cells = frame_cells(traj, start, stop, step) if regions is not None else None
+        by_region = {name: MomentSums(n) for name in REGIONS} if regions is not None else {}
+        codes_all = []
+        bytes_per = 400  # about 25 float64/complex work arrays alive at once, per atom-frame
+        with tqdm(total=len(atoms), desc=f"MSD {self.species}", unit="atom",
+                  disable=not progress or len(atoms) * n < 5e6) as bar:
+            for sel, pos in atom_blocks(traj, atoms, start, stop, step, n, bytes_per,
+                                        self.memory_mb * 2 ** 20):
+                if drift is not None:
+                    pos = pos - drift[:, None, :]
+                sums.add(pos)
+                if regions is not None:
+                    codes = regions.labels(pos + (drift[:, None, :] if drift is not None else 0), cells)
+                    codes_all.append(codes)
+                    for k, name in enumerate(REGIONS):
+                        by_region[name].add(pos, (codes == k).astype(float))
+                bar.update(len(sel))
+        idx = np.arange(1, n) if self.lags == "all" else log_lags(n, self.n_lags)
+        self.results = _summarise(sums, idx, dt)
+        r = self.results
+        r.dt, r.n_atoms, r.species, r.drift = dt, len(atoms), self.species, self.drift
+        if regions is not None:
+            r.regions = {name: _summarise(s, idx, dt) for name, s in by_region.items()}
+            r.region_fractions = region_fractions(np.concatenate(codes_all, axis=1))
+            r.frame_times = times
+        return self
+
+
+def _summarise(sums: MomentSums, idx: np.ndarray, dt: float) -> SimpleNamespace:
+    m2, m2_xyz, m4 = sums.averages()
+    t = idx * dt
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha2 = 3 * m4[idx] / (5 * m2[idx] ** 2) - 1
+        exponent = np.gradient(np.log(m2[idx]), np.log(t)) if len(idx) > 2 else np.full(len(idx), np.nan)
+    finite = np.isfinite(alpha2)
+    k = int(np.argmax(np.where(finite, alpha2, -np.inf))) if finite.any() else 0
+    return SimpleNamespace(lags=idx, time=t, msd=m2[idx], msd_xyz=m2_xyz[idx], r4=m4[idx],
+                           alpha2=alpha2, exponent=exponent, origins=sums.count[idx],
+                           tau_ngp=float(t[k]) if len(t) else np.nan,
+                           alpha2_max=float(alpha2[k]) if len(t) else np.nan)

@@ -1,0 +1,246 @@
+"""Transport analysis: analytic random walks, exact brute-force checks and peer libraries
+(MDAnalysis, pymatgen-analysis-diffusion, kinisi) on the same trajectories."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from ionscope.analysis.dynamics import (
+    MSD, DistinctVanHove, NotDiffusiveWarning, SelfVanHove, SlabRegions, VibrationalDOS, arrhenius,
+    diffusion_coefficient, displacement_map, nernst_einstein)
+from ionscope.io import H5MDWriter, open_trajectory
+
+DT = 0.01  # ps between frames
+
+
+def write_h5(path, positions, symbols, cell=20.0, dt=DT):
+    cells = np.tile(np.eye(3) * cell, (len(positions), 1, 1))
+    with H5MDWriter(path, symbols) as writer:
+        writer.append(positions, cells, range(len(positions)), np.arange(len(positions)) * dt)
+    return open_trajectory(path)
+
+
+def random_walk(rng, n_li=200, n_s=50, n_frames=400, D=0.5, drift=None, cell=20.0):
+    """Li random walk with D in Å²/ps (per-component step variance 2·D·dt); S atoms at rest."""
+    steps = rng.normal(0, np.sqrt(2 * D * DT), (n_frames, n_li, 3))
+    steps[0] = 0
+    li = rng.uniform(0, cell, (n_li, 3)) + np.cumsum(steps, axis=0)
+    s = np.broadcast_to(rng.uniform(0, cell, (n_s, 3)), (n_frames, n_s, 3))
+    pos = np.concatenate([li, s], axis=1)
+    if drift is not None:
+        pos = pos + np.arange(n_frames)[:, None, None] * DT * np.asarray(drift)
+    return pos, ["Li"] * n_li + ["S"] * n_s
+
+
+@pytest.fixture
+def walk(tmp_path, rng):
+    pos, sym = random_walk(rng)
+    return write_h5(tmp_path / "walk.h5", pos, sym), pos
+
+
+def test_random_walk_msd_is_6Dt(walk):
+    traj, _ = walk
+    res = MSD("Li", drift=None).run(traj, progress=False).results
+    short = res.time < 1.0  # many origins: statistical error of a few %
+    np.testing.assert_allclose(res.msd[short], 6 * 0.5 * res.time[short], rtol=0.06)
+    np.testing.assert_allclose(res.msd_xyz[short], np.repeat(2 * 0.5 * res.time[short, None], 3, 1), rtol=0.1)
+    assert np.abs(res.alpha2[short]).max() < 0.05
+    np.testing.assert_allclose(res.exponent[short][1:-1], 1.0, atol=0.1)
+
+
+def test_msd_equals_brute_force_over_all_origins(tmp_path, rng):
+    pos, sym = random_walk(rng, n_li=7, n_s=3, n_frames=60)
+    traj = write_h5(tmp_path / "small.h5", pos, sym)
+    res = MSD("Li", drift=None, lags="all", memory_mb=0.01).run(traj, progress=False).results
+    li = pos[:, :7]
+    for k, lag in enumerate(res.lags):
+        d = li[lag:] - li[:-lag]
+        r2 = (d ** 2).sum(-1)
+        assert res.msd[k] == pytest.approx(r2.mean(), rel=1e-9)
+        assert res.r4[k] == pytest.approx((r2 ** 2).mean(), rel=1e-7)
+
+
+def test_framework_drift_is_removed(tmp_path, rng):
+    pos, sym = random_walk(rng, drift=[2.0, 0.0, 0.0])
+    traj = write_h5(tmp_path / "drift.h5", pos, sym)
+    fixed = MSD("Li", drift="framework").run(traj, progress=False).results
+    raw = MSD("Li", drift=None).run(traj, progress=False).results
+    short = fixed.time < 1.0
+    np.testing.assert_allclose(fixed.msd[short], 3.0 * fixed.time[short], rtol=0.06)
+    assert raw.msd[-1] > fixed.msd[-1] + 0.5 * (2.0 * raw.time[-1]) ** 2
+
+
+def test_alpha2_of_two_populations_is_analytic(tmp_path, rng):
+    """Half the ions with D1, half with D2: α₂ = (f s1⁴ + (1−f) s2⁴)/(f s1² + (1−f) s2²)² − 1."""
+    fast, _ = random_walk(rng, n_li=300, n_s=1, D=1.0)
+    slow, _ = random_walk(rng, n_li=300, n_s=1, D=0.1)
+    pos = np.concatenate([fast[:, :300], slow[:, :300], fast[:, 300:]], axis=1)
+    traj = write_h5(tmp_path / "mix.h5", pos, ["Li"] * 600 + ["S"])
+    res = MSD("Li", drift=None).run(traj, progress=False).results
+    expected = 0.5 * (1.0 ** 2 + 0.1 ** 2) / (0.5 * (1.0 + 0.1)) ** 2 - 1
+    short = res.time < 0.5
+    np.testing.assert_allclose(res.alpha2[short], expected, rtol=0.08)
+
+
+def test_msd_matches_mdanalysis(walk):
+    mda = pytest.importorskip("MDAnalysis")
+    from MDAnalysis.analysis.msd import EinsteinMSD
+    from MDAnalysis.coordinates.memory import MemoryReader
+
+    traj, pos = walk
+    u = mda.Universe.empty(pos.shape[1], trajectory=True)
+    u.add_TopologyAttr("type", traj.symbols)
+    u.load_new(pos, format=MemoryReader, dt=DT)
+    ref = EinsteinMSD(u, select="type Li", msd_type="xyz", fft=True).run()
+    ours = MSD("Li", drift=None, lags="all").run(traj, progress=False).results
+    np.testing.assert_allclose(ours.msd, ref.results.timeseries[1:], rtol=1e-6)
+
+
+def test_diffusion_coefficient_agrees_with_pymatgen(walk):
+    traj, pos = walk
+    true_d = 0.5 * 1e-4  # cm²/s
+    ours = diffusion_coefficient(traj, "Li", n_blocks=4, drift=None)
+    assert ours.D == pytest.approx(true_d, rel=0.1)
+    assert abs(ours.D - true_d) < 4 * ours.D_err + 0.05 * true_d
+
+    pmg = pytest.importorskip("pymatgen.analysis.diffusion.analyzer")
+    from pymatgen.core import Lattice, Structure
+
+    structure = Structure(Lattice.cubic(20.0), traj.symbols.tolist(), pos[0] / 20.0)
+    disp = np.transpose(pos - pos[0], (1, 0, 2))  # Cartesian displacements (Å)
+    analyzer = pmg.DiffusionAnalyzer(structure, disp, "Li", 300, time_step=10, step_skip=1,
+                                     smoothed=False)
+    # pymatgen's time_step is in fs: 10 fs = DT; its diffusivity is cm²/s
+    assert analyzer.diffusivity == pytest.approx(true_d, rel=0.15)
+    assert ours.D == pytest.approx(analyzer.diffusivity, rel=0.15)
+
+
+def test_diffusion_coefficient_agrees_with_kinisi(walk):
+    pytest.importorskip("kinisi")
+    mda = pytest.importorskip("MDAnalysis")
+    import scipp as sc
+    from kinisi.analyze import DiffusionAnalyzer
+    from MDAnalysis.coordinates.memory import MemoryReader
+
+    traj, pos = walk
+    u = mda.Universe.empty(pos.shape[1], trajectory=True)
+    u.add_TopologyAttr("type", traj.symbols)
+    u.load_new(pos.astype(np.float32), format=MemoryReader, dt=DT,
+               dimensions=np.tile([20.0, 20.0, 20.0, 90, 90, 90], (len(pos), 1)))
+    kin = DiffusionAnalyzer.from_universe(u, specie="Li", time_step=sc.scalar(DT, unit="ps"),
+                                          step_skip=sc.scalar(1), progress=False)
+    kin.diffusion(sc.scalar(0.4, unit="ps"), progress=False, random_state=np.random.RandomState(1))
+    assert str(kin.D.unit) == "cm^2/s"
+    kinisi_d = float(np.mean(kin.D.values))  # posterior mean
+    ours = diffusion_coefficient(traj, "Li", n_blocks=4, drift=None)
+    assert ours.D == pytest.approx(kinisi_d, rel=0.15)
+
+
+def test_not_diffusive_warning_for_trapped_ions(tmp_path, rng):
+    n, frames = 100, 300
+    centres = rng.uniform(0, 20, (n, 3))
+    pos = centres + rng.normal(0, 0.3, (frames, n, 3))  # vibrating in place
+    traj = write_h5(tmp_path / "trap.h5", pos, ["Li"] * n)
+    with pytest.warns(NotDiffusiveWarning, match="not diffusive"):
+        res = diffusion_coefficient(traj, "Li", n_blocks=3, drift=None)
+    assert not res.diffusive
+
+
+def test_self_van_hove_is_gaussian(walk):
+    traj, _ = walk
+    vh = SelfVanHove("Li", lag_times=[0.2, 1.0], r_max=8.0, bins=80).run(traj).results
+    for k, t in enumerate(vh.time):
+        s2 = 2 * 0.5 * t  # per-component variance
+        expected = 4 * np.pi * vh.r ** 2 * (2 * np.pi * s2) ** -1.5 * np.exp(-vh.r ** 2 / (2 * s2))
+        assert np.trapezoid(vh.r2Gs[k], vh.r) == pytest.approx(1.0, abs=0.01)
+        np.testing.assert_allclose(vh.r2Gs[k], expected, atol=0.08 * expected.max())
+        assert np.trapezoid(vh.r ** 2 * vh.r2Gs[k], vh.r) == pytest.approx(3 * s2, rel=0.05)
+
+
+def test_distinct_van_hove_at_zero_is_g_of_r(tmp_path, rng):
+    from ionscope.analysis.structure import RDF
+
+    pos, sym = random_walk(rng, n_li=300, n_s=10, n_frames=30, D=0.5, cell=15.0)
+    traj = write_h5(tmp_path / "gd.h5", pos, sym, cell=15.0)
+    gd = DistinctVanHove("Li", lag_times=[0.0, 0.2], r_max=6.0, bins=30, n_origins=5).run(traj).results
+    rdf = RDF(r_max=6.0, bins=30, pairs=[("Li", "Li")])
+    for k in np.unique(np.linspace(0, 29 - 0, 5).astype(int)):
+        rdf.compute(traj[int(k)], symbols=traj.symbols, reset=k == 0)
+    np.testing.assert_allclose(gd.Gd[0], rdf.results.g[("Li", "Li")], rtol=1e-9)
+    np.testing.assert_allclose(gd.Gd[1][10:], 1.0, atol=0.15)  # uncorrelated walkers
+
+
+def test_arrhenius_and_extrapolation():
+    kb = 8.617333262e-5
+    T = np.array([500.0, 600.0, 700.0, 800.0])
+    D = 1e-3 * np.exp(-0.3 / (kb * T))
+    fit = arrhenius(T, D, D_err=0.05 * D)
+    assert fit.Ea == pytest.approx(0.3, rel=1e-9)
+    assert fit.D0 == pytest.approx(1e-3, rel=1e-9)
+    assert fit.D_extrapolated == pytest.approx(1e-3 * np.exp(-0.3 / (kb * 300)), rel=1e-9)
+    # error bars: 5 % on each D gives E_a error of the order k_B·0.05/Δ(1/T)
+    assert 0.001 < fit.Ea_err < 0.05 and fit.D_extrapolated_err > 0
+    noisy = arrhenius(T, D * np.exp(np.random.default_rng(3).normal(0, 0.05, 4)), D_err=0.05 * D)
+    assert abs(noisy.Ea - 0.3) < 3 * noisy.Ea_err
+
+
+def test_nernst_einstein_hand_computed():
+    # 48 Li in 1000 Å³ at 300 K with D = 1e-6 cm²/s:
+    # n = 4.8e28 m⁻³; σ = n e² D / (k_B T) = 4.8e28 · (1.602176634e-19)² · 1e-10 / (1.380649e-23 · 300)
+    #   = 1.232145e-19 / 4.141947e-21 = 29.748 S/m = 0.29748 S/cm
+    assert nernst_einstein(1e-6, 48, 1000.0, 300.0) == pytest.approx(0.29748, rel=1e-4)
+
+
+def test_region_resolved_msd(tmp_path, rng):
+    """Ions that stay in their slab (they move only in x, y): the glass-slab MSD is that of the
+    fast ions and the crystal-slab MSD that of the slow ones; fractions sum to one."""
+    n, frames = 200, 200
+    z = np.where(np.arange(n) < n // 2, 5.0, 15.0)  # glass slab z<10, crystal z>10
+    d = np.where(np.arange(n) < n // 2, 1.0, 0.05)
+    steps = rng.normal(0, 1, (frames, n, 3)) * np.sqrt(2 * d * DT)[None, :, None]
+    steps[..., 2] = 0
+    steps[0] = 0
+    pos = np.concatenate([rng.uniform(0, 20, (n, 2)), z[:, None]], axis=1) + np.cumsum(steps, 0)
+    traj = write_h5(tmp_path / "gc.h5", pos, ["Li"] * n)
+    grid = np.linspace(0, 1, 40, endpoint=False)
+    regions = SlabRegions(axis=2, grid=grid, crystal=grid >= 0.5, interfaces=np.array([0.0, 0.5]),
+                          half_widths=np.array([0.05, 0.05]))
+    res = MSD("Li", drift=None).run(traj, regions=regions, progress=False).results
+    short = res.time < 0.5
+    np.testing.assert_allclose(res.regions["glass"].msd[short], 4 * 1.0 * res.time[short], rtol=0.1)
+    np.testing.assert_allclose(res.regions["crystal"].msd[short], 4 * 0.05 * res.time[short], rtol=0.1)
+    total = sum(res.regions[r].msd * res.regions[r].origins for r in ("glass", "crystal")) / res.origins
+    np.testing.assert_allclose(total, res.msd, rtol=1e-9)
+    fractions = res.region_fractions
+    np.testing.assert_allclose(fractions["glass"] + fractions["interface"] + fractions["crystal"], 1.0)
+    np.testing.assert_allclose(fractions["glass"], 0.5)
+
+
+def test_vdos_of_harmonic_oscillators(tmp_path, rng):
+    nu = 5.0  # THz
+    t = np.arange(2000) * 0.002
+    n = 50
+    phase = rng.uniform(0, 2 * np.pi, (n, 3))
+    pos = 10 + 0.1 * np.cos(2 * np.pi * nu * t[:, None, None] + phase)
+    traj = write_h5(tmp_path / "ho.h5", pos, ["Li"] * n, dt=0.002)
+    res = VibrationalDOS("Li", max_lag_ps=1.0).run(traj).results
+    assert res.frequency_THz[np.argmax(res.vdos)] == pytest.approx(nu, abs=0.3)
+    assert res.band_centre_THz == pytest.approx(nu, abs=0.5)
+    assert np.trapezoid(res.vdos, res.frequency_THz) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="dense frames"):
+        VibrationalDOS("Li").run(write_h5(tmp_path / "sparse.h5", pos[::20], ["Li"] * n, dt=0.04))
+
+
+def test_displacement_map(tmp_path, rng):
+    n, frames = 100, 50
+    start = rng.uniform(0, 20, (n, 3))
+    moving = start[:, 0] < 10
+    pos = np.repeat(start[None], frames, 0)
+    pos[:, moving, 2] += np.arange(frames)[:, None] * 0.1  # 1 Å per 10 frames
+    traj = write_h5(tmp_path / "map.h5", pos, ["Li"] * n)
+    m = displacement_map(traj, "Li", window_ps=0.1, plane=(0, 1), bins=2)
+    np.testing.assert_allclose(m.mean_displacement[0], 1.0, atol=1e-9)
+    np.testing.assert_allclose(m.mean_displacement[1], 0.0, atol=1e-9)
