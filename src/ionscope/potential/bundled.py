@@ -1,0 +1,54 @@
+"""Potentials that ship with ionscope (``ionscope/potential/models/NAME``): each folder holds
+the frozen model, its validation table and ``model.json`` (type map, errors, the command that
+trained it). The compressed variant is made on first use and cached, because the tabulated
+embedding nets of a paper-size model are far larger than the model itself."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..provenance import sha256_file
+
+MODELS = Path(__file__).resolve().parent / "models"
+DEFAULT = "deepmd-paper"
+
+
+def available_models() -> list[str]:
+    return sorted(p.name for p in MODELS.iterdir() if (p / "model.json").exists()) \
+        if MODELS.exists() else []
+
+
+def model_card(name: str = DEFAULT) -> dict:
+    path = MODELS / name / "model.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no bundled model {name!r}; available: {available_models()}")
+    return json.loads(path.read_text())
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("IONSCOPE_CACHE", Path.home() / ".cache" / "ionscope"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def bundled_model(name: str = DEFAULT, compressed: bool = False) -> Path:
+    """Path of a bundled DeePMD model (frozen, or compressed into the cache on first use).
+    ``IONSCOPE_DEEPMD_MODEL`` overrides the default model with a file of the user's."""
+    override = os.environ.get("IONSCOPE_DEEPMD_MODEL")
+    if override and name == DEFAULT:
+        frozen = Path(override)
+    else:
+        model_card(name)
+        frozen = MODELS / name / "frozen.pth"
+    if not frozen.exists():
+        raise FileNotFoundError(f"{frozen}: model file missing")
+    if not compressed:
+        return frozen
+    from .deepmd import compress
+
+    target = cache_dir() / f"{sha256_file(frozen)[:16]}-compressed.pth"
+    if not target.exists():
+        compress(frozen, target)
+    return target

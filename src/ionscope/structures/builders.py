@@ -1,0 +1,153 @@
+"""Builders of the starting structures of the MD protocols.
+
+* :func:`crystal_supercell` — a CIF (or a bundled crystal) repeated to a target size, with a
+  chosen crystal axis along a box axis;
+* :func:`random_packing` — atoms of a composition placed at random at a given density with a
+  minimum-distance rule, the start of a melt-quench;
+* :func:`glass_ceramic_cell` — a crystal supercell whose atoms outside a slab of chosen
+  thickness are marked for melting (the frozen crystal slab of the papers' construction).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_masses, atomic_numbers
+
+_AMU_PER_A3_TO_G_CM3 = 1.66053906660
+
+
+def _load(crystal) -> Atoms:
+    if isinstance(crystal, Atoms):
+        return crystal.copy()
+    from pathlib import Path
+
+    from ase.io import read
+
+    path = Path(str(crystal))
+    if path.suffix.lower() == ".cif" or path.exists():
+        return read(path)
+    from ..data import crystal as bundled
+
+    return bundled(str(crystal))
+
+
+def crystal_supercell(crystal, target_atoms: int | None = None,
+                      repeat: tuple[int, int, int] | None = None, axis: int | None = None) -> Atoms:
+    """Repeat a crystal (ASE ``Atoms``, CIF path or bundled name such as ``"beta-Li3PS4"``).
+
+    Give ``repeat`` explicitly, or ``target_atoms`` to choose the most cubic repetition with at
+    least that many atoms. ``axis`` (0, 1, 2) moves that crystal axis to the box z axis (cyclic
+    permutation, keeping the cell right-handed), as glass-ceramic slabs need.
+    """
+    unit = _load(crystal)
+    if repeat is None:
+        if target_atoms is None:
+            raise ValueError("give repeat=(na, nb, nc) or target_atoms")
+        lengths = unit.cell.lengths()
+        best = None
+        for na in range(1, 13):
+            for nb in range(1, 13):
+                for nc in range(1, 13):
+                    n = len(unit) * na * nb * nc
+                    if n < target_atoms or n > 2 * target_atoms + len(unit):
+                        continue
+                    edges = lengths * (na, nb, nc)
+                    score = (n - target_atoms) / target_atoms + edges.max() / edges.min() - 1
+                    if best is None or score < best[0]:
+                        best = (score, (na, nb, nc))
+        if best is None:
+            raise ValueError(f"no repetition of {len(unit)} atoms reaches {target_atoms}")
+        repeat = best[1]
+    cell = unit.repeat(tuple(int(r) for r in repeat))
+    if axis is not None and axis != 2:
+        order = [(axis + 1) % 3, (axis + 2) % 3, axis]
+        scaled = cell.get_scaled_positions()[:, order]
+        new = Atoms(cell.get_chemical_symbols(), cell=cell.cell.array[order], pbc=True)
+        new.set_scaled_positions(scaled)
+        cell = new
+    cell.wrap()
+    return cell
+
+
+def xli2s_p2s5_formula(x: float) -> dict[str, float]:
+    """Atoms per formula unit of xLi2S–(100−x)P2S5 (x in mol %)."""
+    if not 0 < x < 100:
+        raise ValueError(f"x must be in (0, 100) mol % Li2S, got {x}")
+    f = x / 100
+    return {"Li": 2 * f, "P": 2 * (1 - f), "S": f + 5 * (1 - f)}
+
+
+def composition_counts(composition: str | dict, n_atoms: int) -> dict[str, int]:
+    """Integer atom counts closest to ``n_atoms`` for a formula (``"LiP0.465S1.605"``, ``"Li3PS4"``),
+    a mapping of fractions, or ``"75Li2S-25P2S5"``; charge balance is kept where the formula has it."""
+    if isinstance(composition, str):
+        match = re.fullmatch(r"\s*([\d.]+)\s*Li2S\s*[-–]\s*([\d.]+)\s*P2S5\s*", composition)
+        if match:
+            ratios = xli2s_p2s5_formula(float(match.group(1)))
+        else:
+            ratios = {el: float(n) if n else 1.0
+                      for el, n in re.findall(r"([A-Z][a-z]?)([\d.]*)", composition)}
+    else:
+        ratios = dict(composition)
+    unknown = set(ratios) - set(atomic_numbers)
+    if unknown or not ratios:
+        raise ValueError(f"cannot parse composition {composition!r}")
+    total = sum(ratios.values())
+    scale = n_atoms / total
+    counts = {el: int(round(v * scale)) for el, v in ratios.items()}
+    return {el: c for el, c in counts.items() if c > 0}
+
+
+def random_packing(counts: dict[str, int], density: float, min_distance: float = 1.8,
+                   seed: int = 0, max_tries: int = 2000) -> Atoms:
+    """Atoms placed uniformly at random in a cubic box of mass ``density`` (g/cm³), every pair
+    at least ``min_distance`` Å apart (periodic), by sequential random insertion."""
+    symbols = [el for el, c in counts.items() for _ in range(c)]
+    mass = sum(atomic_masses[atomic_numbers[s]] for s in symbols)
+    length = (mass / density * _AMU_PER_A3_TO_G_CM3) ** (1 / 3)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(symbols)
+    # cell list on a grid of spacing ≥ min_distance
+    n_grid = max(1, int(length // min_distance))
+    grid: dict[tuple, list[int]] = {}
+    positions = np.empty((len(symbols), 3))
+    for k in range(len(symbols)):
+        for _ in range(max_tries):
+            p = rng.uniform(0, length, 3)
+            cell = tuple((p / length * n_grid).astype(int) % n_grid)
+            near = [q for d in np.ndindex(3, 3, 3)
+                    for q in grid.get(tuple((np.array(cell) + np.array(d) - 1) % n_grid), [])]
+            if near:
+                delta = positions[near] - p
+                delta -= length * np.round(delta / length)
+                if np.min(np.einsum("ij,ij->i", delta, delta)) < min_distance ** 2:
+                    continue
+            positions[k] = p
+            grid.setdefault(cell, []).append(k)
+            break
+        else:
+            raise ValueError(f"could not place atom {k + 1} of {len(symbols)} with min_distance "
+                             f"{min_distance} Å at {density} g/cm³; lower one of them")
+    atoms = Atoms(symbols, positions=positions, cell=np.eye(3) * length, pbc=True)
+    atoms.info.update(density=density, min_distance=min_distance, seed=seed)
+    return atoms
+
+
+def glass_ceramic_cell(crystal, crystal_fraction: float = 0.5, axis: int = 2,
+                       target_atoms: int | None = None, repeat=None) -> Atoms:
+    """A crystal supercell elongated along ``axis`` in which the atoms of a central slab (the
+    ``crystal_fraction`` of the box length) are marked frozen (``atoms.arrays['frozen']``); the
+    rest is melted and quenched around it by :func:`ionscope.md.protocols.glass_ceramic`,
+    which is the construction of Chen et al. (2025)."""
+    if not 0 < crystal_fraction < 1:
+        raise ValueError(f"crystal_fraction must be in (0, 1), got {crystal_fraction}")
+    cell = crystal_supercell(crystal, target_atoms=target_atoms, repeat=repeat, axis=axis)
+    z = cell.get_scaled_positions()[:, 2]
+    half = crystal_fraction / 2
+    frozen = np.abs(z - 0.5) < half
+    cell.arrays["frozen"] = frozen.astype(int)
+    cell.info["crystal_fraction"] = float(frozen.mean())
+    return cell

