@@ -33,42 +33,82 @@ class MomentSums:
 
     def add(self, positions: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Add atoms: positions (N, n_atoms, 3) unwrapped; weights (N, n_atoms) or None."""
-        n = self.n
         x = positions - positions.mean(axis=0, keepdims=True)
-        w = np.ones(x.shape[:2]) if weights is None else np.asarray(weights, float)
-        size = sfft.next_fast_len(2 * n, real=True)
+        if weights is None:
+            self._add_uniform(x)
+        else:
+            self._add_weighted(x, np.asarray(weights, float))
+
+    def _size(self) -> int:
+        return sfft.next_fast_len(2 * self.n, real=True)
+
+    def _inverse(self, spectrum: np.ndarray) -> np.ndarray:
+        """Sum over atoms in frequency space, then one inverse FFT: lags 0…N−1."""
+        return sfft.irfft(spectrum.sum(axis=1), n=self._size())[: self.n]
+
+    @staticmethod
+    def _head(f: np.ndarray) -> np.ndarray:
+        """Σ_{t<N−τ} f(t), summed over atoms, for every lag τ."""
+        return np.cumsum(f.sum(axis=1))[::-1]
+
+    @staticmethod
+    def _tail(f: np.ndarray) -> np.ndarray:
+        """Σ_{t≥τ} f(t) = Σ_{t<N−τ} f(t+τ), summed over atoms, for every lag τ."""
+        return np.cumsum(f.sum(axis=1)[::-1])[::-1]
+
+    def _add_uniform(self, x: np.ndarray) -> None:
+        """w ≡ 1: the correlations with w become window sums, the rest autocorrelations."""
+        size = self._size()
         fwd = lambda f: sfft.rfft(f, n=size, axis=0)  # noqa: E731
+        a = np.einsum("tak,tak->ta", x, x)
+        spec_x = [fwd(x[..., k]) for k in range(3)]
+        power = [(s * np.conj(s)).real for s in spec_x]
+        auto = [self._inverse(p) for p in power]
+        for k in range(3):
+            sq = x[..., k] ** 2
+            self.m2_xyz[:, k] += self._head(sq) + self._tail(sq) - 2 * auto[k]
+        self.m2 += self._head(a) + self._tail(a) - 2 * sum(auto)
+        self.count += np.arange(self.n, 0, -1) * x.shape[1]
+        if not self.fourth:
+            return
+        spec_a = fwd(a)
+        spec = 2 * (spec_a * np.conj(spec_a)).real
+        for k in range(3):
+            spec -= 8 * (fwd(a * x[..., k]) * np.conj(spec_x[k])).real
+            for l in range(k, 3):
+                p = fwd(x[..., k] * x[..., l])
+                spec += (4 if k == l else 8) * (p * np.conj(p)).real
+        a2 = a * a
+        self.m4 += self._inverse(spec) + self._head(a2) + self._tail(a2)
+
+    def _add_weighted(self, x: np.ndarray, w: np.ndarray) -> None:
+        size = self._size()
+        fwd = lambda f: sfft.rfft(f, n=size, axis=0)  # noqa: E731
+        spec_w = fwd(w)
 
         def corr(spec_f, g):  # Σ_t f(t+τ) g(t) in frequency space, to be inverted once
             return spec_f * np.conj(fwd(g))
 
-        def window(f):  # W[f](τ) = Σ_{t<N−τ} f(t), summed over atoms
-            cum = np.cumsum(f.sum(axis=1))
-            return cum[::-1]
-
         a = np.einsum("tak,tak->ta", x, x)
         spec_a = fwd(a)
         spec_x = [fwd(x[..., k]) for k in range(3)]
-        msd_spec = corr(spec_a, w)
-        comp = []
+        msd_spec = spec_a * np.conj(spec_w)
         for k in range(3):
             cross = corr(spec_x[k], w * x[..., k])
-            comp.append(corr(fwd(x[..., k] ** 2), w) - 2 * cross)
+            comp = fwd(x[..., k] ** 2) * np.conj(spec_w) - 2 * cross
+            self.m2_xyz[:, k] += self._inverse(comp) + self._head(w * x[..., k] ** 2)
             msd_spec = msd_spec - 2 * cross
-        inv = lambda s: sfft.irfft(s.sum(axis=1), n=size)[:n]  # noqa: E731
-        self.m2 += inv(msd_spec) + window(w * a)
-        for k in range(3):
-            self.m2_xyz[:, k] += inv(comp[k]) + window(w * x[..., k] ** 2)
-        self.count += window(w)
+        self.m2 += self._inverse(msd_spec) + self._head(w * a)
+        self.count += self._head(w)
         if not self.fourth:
             return
-        spec = corr(fwd(a * a), w) + 2 * corr(spec_a, w * a)
+        spec = fwd(a * a) * np.conj(spec_w) + 2 * corr(spec_a, w * a)
         for k in range(3):
             spec -= 4 * (corr(fwd(a * x[..., k]), w * x[..., k]) + corr(spec_x[k], w * a * x[..., k]))
             for l in range(k, 3):
                 prod = x[..., k] * x[..., l]
                 spec += (4 if k == l else 8) * corr(fwd(prod), w * prod)
-        self.m4 += inv(spec) + window(w * a * a)
+        self.m4 += self._inverse(spec) + self._head(w * a * a)
 
     def averages(self):
         """⟨|Δ|²⟩, ⟨Δ_k²⟩ and ⟨|Δ|⁴⟩ at every lag (NaN where no origin contributes)."""
