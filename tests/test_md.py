@@ -143,3 +143,27 @@ def test_two_mpi_ranks_agree_with_one(tmp_path, potential, small_crystal):
     assert two.record["mpi_ranks"] == 2
     np.testing.assert_allclose(one.thermo["poteng"][0], two.thermo["poteng"][0], atol=1e-6)
     np.testing.assert_allclose(one.thermo["poteng"], two.thermo["poteng"], atol=1e-3)
+
+
+def test_prepared_stage_and_slurm_script(tmp_path, capsys):
+    from ionscope.cli import main
+    from ionscope.md import prepare_stage
+    from ionscope.md.lammps import load_stage_spec
+
+    pot = Potential("model", "deepmd /models/frozen.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
+    stage = Stage(protocols.melt_quench(1500, 10, 2.5, 300, 10), seed=9)
+    prepare_stage(tmp_path / "mq", stage, pot, crystal("beta-Li3PS4"))
+    again, pot2, n_frozen = load_stage_spec(tmp_path / "mq")
+    assert again == stage and pot2.pair_style == pot.pair_style and n_frozen == 0
+    assert main(["md", "slurm", str(tmp_path / "mq"), "--ranks", "4", "--gpus", "4", "--time",
+                 "12:00:00", "--partition", "gpu", "--setup", "module load cuda"]) == 0
+    script = (tmp_path / "mq" / "job.sbatch").read_text()
+    assert script.startswith("#!/bin/bash\n")
+    for line in ("#SBATCH --ntasks=4", "#SBATCH --gpus-per-task=1", "#SBATCH --time=12:00:00",
+                 "#SBATCH --partition=gpu", "module load cuda",
+                 f"ionscope md run {(tmp_path / 'mq').resolve()} --mpi 4"):
+        assert line in script
+    if shutil.which("bash"):
+        assert subprocess.run(["bash", "-n", str(tmp_path / "mq" / "job.sbatch")]).returncode == 0
+    assert main(["md", "slurm", str(tmp_path / "nothing")]) == 2
+    assert "no stage.json" in capsys.readouterr().err

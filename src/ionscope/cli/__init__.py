@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import convert, demo, potential, structure
+from . import convert, demo, md, potential, structure
 
-_COMMANDS = (demo, structure, convert, potential)
+_COMMANDS = (demo, structure, convert, potential, md)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     test.add_argument("--out", required=True, type=Path, help="output directory")
     test.set_defaults(func=_test)
 
+    val = actions.add_parser("validate", help="physical checks in LAMMPS (crystal, bonds, melt)",
+                             description="Short LAMMPS runs: beta-Li3PS4 NPT at 300 and 600 K "
+                             "(lattice within 3 % of the CIF, P-S bond 2.03-2.10 A, S-P-S peak "
+                             "107-112 deg) and a 1500 K melt without collapse.")
+    val.add_argument("model", nargs="?", help="DeePMD model file (default: the bundled model)")
+    val.add_argument("--workdir", required=True, type=Path)
+    val.add_argument("--compressed", action="store_true", help="use the compressed bundled model")
+    val.set_defaults(func=_validate)
+
     comp = actions.add_parser("compress", help="tabulate a frozen model for fast inference",
                               description="Compress a frozen DeePMD model (dp compress).")
     comp.add_argument("model", type=Path)
@@ -68,6 +77,17 @@ def _test(args: argparse.Namespace) -> int:
     write_validation(result, args.out)
     print(validation_table(result))
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ..md.potentials import bundled_potential, deepmd_potential
+    from ..potential.physical import validate_physics
+
+    potential = deepmd_potential(args.model) if args.model else bundled_potential(compressed=args.compressed)
+    result = validate_physics(potential, args.workdir, progress=True)
+    for name, ok in result["checks"].items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    return 0 if result["passed"] else 1
 
 
 def _compress(args: argparse.Namespace) -> int:

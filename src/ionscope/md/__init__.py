@@ -1,8 +1,9 @@
 """Molecular dynamics in LAMMPS: potentials, protocols, stages with restart/resume and MPI."""
 
 from . import protocols
-from .lammps import Stage, StageResult, load_stage, parse_thermo, render_input, run_stage
+from .lammps import (Stage, StageResult, load_stage, parse_thermo, prepare_stage, render_input,
+                     run_stage)
 from .potentials import Potential, bundled_potential, deepmd_potential
 
 __all__ = ["Potential", "Stage", "StageResult", "bundled_potential", "deepmd_potential", "load_stage", "parse_thermo",
-           "protocols", "render_input", "run_stage"]
+           "prepare_stage", "protocols", "render_input", "run_stage"]

