@@ -6,9 +6,12 @@ import argparse
 from pathlib import Path
 
 
-def add_trajectory_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("trajectory", type=Path,
-                        help="LAMMPS dump, H5MD, extxyz/.traj, CIF or a DeePMD npy system directory")
+def add_trajectory_options(parser: argparse.ArgumentParser, positional: bool = True) -> None:
+    help_text = "LAMMPS dump, H5MD, extxyz/.traj, CIF or a DeePMD npy system directory"
+    if positional:
+        parser.add_argument("trajectory", type=Path, help=help_text)
+    else:
+        parser.add_argument("--trajectory", type=Path, required=True, help=help_text)
     parser.add_argument("--format", help="force the format (lammps-dump, h5md, deepmd-npy, ase)")
     parser.add_argument("--type-map", help="symbols of LAMMPS types 1, 2, ..., e.g. Li,P,S")
     parser.add_argument("--md-timestep", type=float, help="MD timestep in ps (LAMMPS dumps)")

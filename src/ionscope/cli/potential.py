@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
+from .common import add_trajectory_options, open_from_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("potential", help="train, validate and compress DeePMD potentials",
@@ -44,6 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--workdir", required=True, type=Path)
     val.add_argument("--compressed", action="store_true", help="use the compressed bundled model")
     val.set_defaults(func=_validate)
+
+    dev = actions.add_parser("deviation", help="model deviation of an ensemble along a trajectory",
+                             description="DP-GEN maximum force deviation per frame of models "
+                             "trained with different seeds: where it is large the potential "
+                             "extrapolates. Writes a CSV.")
+    dev.add_argument("models", nargs="+", type=Path, help="two or more DeePMD models")
+    add_trajectory_options(dev, positional=False)
+    dev.add_argument("--out", type=Path, default=Path("model_devi.csv"))
+    dev.add_argument("--step", type=int, default=1)
+    dev.set_defaults(func=_deviation)
 
     comp = actions.add_parser("compress", help="tabulate a frozen model for fast inference",
                               description="Compress a frozen DeePMD model (dp compress).")
@@ -88,6 +102,18 @@ def _validate(args: argparse.Namespace) -> int:
     for name, ok in result["checks"].items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     return 0 if result["passed"] else 1
+
+
+def _deviation(args: argparse.Namespace) -> int:
+    from ..potential.ensemble import model_deviation
+    from ..report.tables import write_csv
+
+    out = model_deviation(args.models, open_from_args(args), step=args.step)
+    write_csv(args.out, ["frame", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e"],
+              [out["frames"], out["max_devi_f"], out["min_devi_f"], out["avg_devi_f"], out["devi_e"]])
+    print(f"max force deviation: median {np.median(out['max_devi_f']):.3f}, "
+          f"max {out['max_devi_f'].max():.3f} eV/Å over {len(out['frames'])} frames -> {args.out}")
+    return 0
 
 
 def _compress(args: argparse.Namespace) -> int:
