@@ -1,0 +1,121 @@
+"""Softness: D²min against matscipy, and the classifier on data whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from ionscope.analysis.softness import (RadialFeatures, SoftnessModel, d2min, mobility_labels,
+                                        scan, train_softness)
+
+
+def _disordered(rng, n=300, length=15.0):
+    symbols = np.array(["Li"] * (n // 2) + ["S"] * (n - n // 2))
+    return Atoms(symbols=symbols, positions=rng.uniform(0, length, (n, 3)),
+                 cell=np.eye(3) * length, pbc=True)
+
+
+def test_d2min_matches_matscipy(rng):
+    pytest.importorskip("matscipy")
+    from matscipy.atomic_strain import atomic_strain
+    from matscipy.neighbours import neighbour_list
+
+    old = _disordered(rng)
+    new = old.copy()
+    new.positions += rng.normal(0, 0.15, new.positions.shape)
+    ours = d2min(old.positions, new.positions, old.cell.array, old.symbols, radius=4.0)
+    i, j = neighbour_list("ij", old, 4.0)  # neighbours of the reference frame, as ours
+    _, ref = atomic_strain(new, old, neighbours=(i, j))
+    ok = np.isfinite(ours)
+    np.testing.assert_allclose(ours[ok], ref[ok], rtol=1e-8, atol=1e-10)
+
+
+def test_affine_deformation_has_no_d2min(rng):
+    old = _disordered(rng)
+    strain = np.array([[1.03, 0.02, 0.0], [0.0, 0.98, 0.01], [0.0, 0.0, 1.01]])
+    new_positions = old.positions @ strain.T
+    out = d2min(old.positions, new_positions, old.cell.array, old.symbols, radius=4.0,
+                new_cell=old.cell.array @ strain.T)
+    np.testing.assert_allclose(out[np.isfinite(out)], 0.0, atol=1e-20)
+    assert np.all(mobility_labels(np.array([0.1, 0.5, 0.9]), high=0.8, low=0.2) == [0, -1, 1])
+    with pytest.raises(ValueError):
+        mobility_labels(np.zeros(3), high=0.1, low=0.2)
+
+
+def _density_mobility_data(rng, frames=6):
+    """Mobility is, by construction, low local density: Li with fewer atoms within 3 Å are
+    'mobile'. Returns features, labels and the feature builder."""
+    feats = RadialFeatures(species=("Li", "S"), centre="Li", r_cutoff=6.0, dr=0.25)
+    X, counts = [], []
+    for _ in range(frames):
+        atoms = _disordered(rng, n=400, length=16.0)
+        li = np.flatnonzero(atoms.symbols == "Li")
+        X.append(feats.compute(atoms, li))
+        d = atoms.get_all_distances(mic=True)[li]
+        counts.append(((d < 3.0) & (d > 0)).sum(axis=1))
+    X, counts = np.vstack(X), np.concatenate(counts)
+    d_cum = -counts + rng.normal(0, 0.3, len(counts))  # sparser environment, more motion
+    labels = mobility_labels(d_cum, np.quantile(d_cum, 0.6), np.quantile(d_cum, 0.4))
+    return X, labels, feats
+
+
+def test_softness_learns_density_controlled_mobility(rng):
+    X, labels, feats = _density_mobility_data(rng)
+    fit = train_softness(X, labels, seed=1)
+    assert fit.test_accuracy > 0.85 and fit.n_test > 100
+    w = fit.model.weights_by_species(feats)
+    near = feats.grid < 2.8
+    # more neighbours at short range → less mobile: negative weights there
+    assert w["Li"][near].sum() < 0 and w["S"][near].sum() < 0
+    softness = fit.model.decision_function(X[labels >= 0])
+    y = labels[labels >= 0]
+    assert softness[y == 1].mean() > 0 > softness[y == 0].mean()
+
+
+def test_shuffled_labels_give_chance_accuracy(rng):
+    X, labels, _ = _density_mobility_data(rng)
+    shuffled = labels.copy()
+    mask = labels >= 0
+    shuffled[mask] = rng.permutation(labels[mask])
+    fit = train_softness(X, shuffled, seed=2)
+    assert abs(fit.test_accuracy - fit.chance) < 0.1
+
+
+def test_model_roundtrip_and_sklearn_api(tmp_path, rng):
+    X, labels, feats = _density_mobility_data(rng, frames=3)
+    keep = labels >= 0
+    model = SoftnessModel(cv=3).fit(X[keep], labels[keep])
+    path = model.save(tmp_path / "softness.joblib", features=vars(feats))
+    again, meta = SoftnessModel.load(path)
+    np.testing.assert_allclose(again.decision_function(X), model.decision_function(X))
+    assert meta["features"]["dr"] == 0.25
+    assert model.transform(X).shape == (len(X), 1)
+    assert set(model.predict(X)) <= {0, 1}
+    with pytest.raises(ValueError, match="labels must be 0"):
+        SoftnessModel().fit(X, labels)  # contains the unlabelled −1
+
+
+def test_scan_returns_one_row_per_setting(rng):
+    structures, d_cum = [], []
+    for _ in range(3):
+        atoms = _disordered(rng, n=300, length=14.0)
+        li = np.flatnonzero(atoms.symbols == "Li")
+        d = atoms.get_all_distances(mic=True)[li]
+        structures.append((atoms, li))
+        d_cum.append(-((d < 3.0) & (d > 0)).sum(axis=1) + rng.normal(0, 0.3, len(li)))
+    rows = scan(structures, np.concatenate(d_cum), {"dr": [0.2, 0.4], "r_cutoff": [5.0]})
+    assert len(rows) == 2 and {r["dr"] for r in rows} == {0.2, 0.4}
+    assert all(0.5 <= r["test_accuracy"] <= 1.0 for r in rows)
+
+
+def test_cumulative_d2min_on_aimd(shared_data):
+    from ionscope.analysis.softness import cumulative_d2min
+    from ionscope.io import open_trajectory
+
+    traj = open_trajectory(shared_data / "lips-dft" / "glass-iter0-002", frame_interval=0.001)
+    out = cumulative_d2min(traj, "Li", radius=5.0, increment_ps=0.02, stop=101)
+    assert out.d2min.shape == (5, 91) and out.d_cum.shape == (91,)
+    assert np.all(out.d_cum >= 0) and out.d_cum.max() > out.d_cum.min()
+    # D_cum is the sum of √D²min over the increments
+    np.testing.assert_allclose(out.d_cum, np.sqrt(out.d2min).sum(axis=0))
