@@ -51,9 +51,7 @@ class LammpsDumpReader:
         self._offsets = self._scan()
         if not self._offsets:
             raise TrajectoryFormatError(f"{self.path}: not a LAMMPS dump (no 'ITEM: TIMESTEP')")
-        first = self._read_at(0)
-        if first is None:
-            raise TrajectoryFormatError(f"{self.path}: the first frame is truncated")
+        self.read(0)  # sets the species and atom count, or says what is wrong
         self._check_last()
 
     # ------------------------------------------------------------------ index
@@ -76,14 +74,13 @@ class LammpsDumpReader:
         return offsets
 
     def _check_last(self) -> None:
+        """Drop (with a warning) a last frame that the writer did not finish."""
         try:
-            last = self._parse(len(self._offsets) - 1)
+            self._parse(len(self._offsets) - 1)
         except _Truncated as exc:
             warnings.warn(f"{self.path}: last frame truncated ({exc}); reading the "
                           f"{len(self._offsets) - 1} complete frame(s)", stacklevel=3)
             self._offsets.pop()
-            return
-        del last
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -95,12 +92,9 @@ class LammpsDumpReader:
 
     def __iter__(self) -> Iterator[Frame]:
         for k in range(len(self)):
-            yield self._read_at(k)
+            yield self.read(k)
 
     def read(self, k: int) -> Frame:
-        return self._read_at(k)
-
-    def _read_at(self, k: int) -> Frame:
         try:
             return self._parse(k)
         except _Truncated as exc:

@@ -232,10 +232,9 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such trajectory")
-    for name, value in (("md_timestep", md_timestep), ("frame_interval", frame_interval)):
-        if value is not None and name == "md_timestep" and value > _MAX_TIMESTEP_PS:
-            raise ValueError(f"{path}: md_timestep={value} ps is implausibly long; times are in "
-                             f"ps (LAMMPS metal units): did you give fs? 0.5 fs is 0.0005 ps")
+    if md_timestep is not None and md_timestep > _MAX_TIMESTEP_PS:
+        raise ValueError(f"{path}: md_timestep={md_timestep} ps is implausibly long; times are in "
+                         f"ps (LAMMPS metal units): did you give fs? 0.5 fs is 0.0005 ps")
     fmt = format or detect_format(path)
     if fmt == "lammps-dump":
         reader = LammpsDumpReader(path, type_map=type_map, md_timestep=md_timestep)
