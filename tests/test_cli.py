@@ -49,6 +49,10 @@ def test_demo_prints_table_and_writes_figures(tmp_path, capsys):
         assert summary["provenance"]["software"]["ionscope"]
         rdf = np.loadtxt(folder / "rdf.csv", delimiter=",", skiprows=1)
         assert rdf.shape[1] == 13  # r, six g_ij, six n_ij
+    page = (tmp_path / "index.html").read_text()
+    assert "report:" in out and "Headline numbers" in page
+    for system in ("beta-Li3PS4", "glass-LiPS-255"):
+        assert f"src='{system}/structure.png'" in page and f"{system}/rdf.csv" in page
     crystal = json.loads((tmp_path / "beta-Li3PS4" / "summary.json").read_text())["summary"]
     assert crystal["anion P fractions"]["PS4"] == 1.0
     assert 2.0 < crystal["P-S bond length (Å)"] < 2.1

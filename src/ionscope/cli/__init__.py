@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import convert, demo, md, potential, structure
+from . import convert, demo, md, potential, report, structure
 
-_COMMANDS = (demo, structure, convert, potential, md)
+_COMMANDS = (demo, structure, convert, potential, md, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
