@@ -214,6 +214,10 @@ def test_region_resolved_msd(tmp_path, rng):
     np.testing.assert_allclose(res.regions["crystal"].msd[short], 4 * 0.05 * res.time[short], rtol=0.1)
     total = sum(res.regions[r].msd * res.regions[r].origins for r in ("glass", "crystal")) / res.origins
     np.testing.assert_allclose(total, res.msd, rtol=1e-9)
+    vh = SelfVanHove("Li", lag_times=[0.3], r_max=4.0, bins=40).run(traj, regions=regions).results
+    for name, d_region in (("glass", 1.0), ("crystal", 0.05)):
+        second_moment = np.trapezoid(vh.r ** 2 * vh.regions[name].r2Gs[0], vh.r)
+        assert second_moment == pytest.approx(4 * d_region * vh.time[0], rel=0.1)
     fractions = res.region_fractions
     np.testing.assert_allclose(fractions["glass"] + fractions["interface"] + fractions["crystal"], 1.0)
     np.testing.assert_allclose(fractions["glass"], 0.5)

@@ -167,3 +167,22 @@ def test_prepared_stage_and_slurm_script(tmp_path, capsys):
         assert subprocess.run(["bash", "-n", str(tmp_path / "mq" / "job.sbatch")]).returncode == 0
     assert main(["md", "slurm", str(tmp_path / "nothing")]) == 2
     assert "no stage.json" in capsys.readouterr().err
+
+
+def test_temperature_series_prepares_independent_stages(tmp_path):
+    from ionscope.md import prepare_temperature_series
+    from ionscope.md.lammps import load_stage_spec
+
+    pot = Potential("model", "deepmd /m.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
+    dirs = prepare_temperature_series(tmp_path, crystal("beta-Li3PS4"), pot, [500, 600, 700],
+                                      equilibrate_ps=5, production_ps=50, seed=10, timestep_fs=1.0)
+    assert [d.name for d in dirs] == ["T500K", "T600K", "T700K"]
+    seeds = []
+    for d, T in zip(dirs, (500, 600, 700)):
+        stage, _, _ = load_stage_spec(d)
+        assert [s["ensemble"] for s in stage.segments] == ["npt", "nvt"]
+        assert stage.segments[1]["T"] == T and stage.segments[1]["dump"] is True
+        assert stage.segments[0]["dump"] is False
+        seeds.append(stage.seed)
+        assert (d / "data.lmp").exists()
+    assert seeds == [10, 11, 12]

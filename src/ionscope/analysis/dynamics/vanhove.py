@@ -33,24 +33,45 @@ class SelfVanHove:
         self.memory_mb = memory_mb
         self.results = SimpleNamespace()
 
-    def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1) -> "SelfVanHove":
+    def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1,
+            regions=None) -> "SelfVanHove":
+        """With ``regions`` (:class:`~ionscope.analysis.dynamics.regions.SlabRegions`) G_s is
+        also split by the region of each ion at the time origin (``results.regions``)."""
+        from ._access import frame_cells
+        from .regions import REGIONS
+
         times, dt = frame_times(traj, start, stop, step)
         lags = _lag_frames(times, dt, self.lag_times)
-        hist = np.zeros((len(lags), len(self.edges) - 1))
-        counts = np.zeros(len(lags))
+        groups = ["all"] + (list(REGIONS) if regions is not None else [])
+        hist = {g: np.zeros((len(lags), len(self.edges) - 1)) for g in groups}
+        counts = {g: np.zeros(len(lags)) for g in groups}
         atoms = traj.indices(self.species)
+        cells = frame_cells(traj, start, stop, step) if regions is not None else None
         for _, pos in atom_blocks(traj, atoms, start, stop, step, len(times), 24,
                                   self.memory_mb * 2 ** 20):
+            codes = regions.labels(pos, cells) if regions is not None else None
             for k, lag in enumerate(lags):
-                disp = pos[lag::1][:: self.origin_stride] - pos[:-lag][:: self.origin_stride]
-                r = np.linalg.norm(disp, axis=-1).ravel()
-                hist[k] += np.histogram(r, self.edges)[0]
-                counts[k] += r.size
+                origins = slice(0, len(times) - lag, self.origin_stride)
+                r = np.linalg.norm(pos[lag:][origins] - pos[:-lag][origins], axis=-1)
+                hist["all"][k] += np.histogram(r, self.edges)[0]
+                counts["all"][k] += r.size
+                for c, name in enumerate(groups[1:]):
+                    mine = r[codes[:-lag][origins] == c]
+                    hist[name][k] += np.histogram(mine, self.edges)[0]
+                    counts[name][k] += mine.size
         r = 0.5 * (self.edges[1:] + self.edges[:-1])
         width = np.diff(self.edges)
-        p = hist / counts[:, None] / width            # 4πr²G_s (1/Å), integrates to 1
-        self.results = SimpleNamespace(r=r, time=lags * dt, lags=lags, r2Gs=p,
-                                       Gs=p / (4 * np.pi * r ** 2))
+
+        def normalised(g):  # 4πr²G_s (1/Å), integrates to 1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = hist[g] / counts[g][:, None] / width
+            return SimpleNamespace(r2Gs=p, Gs=p / (4 * np.pi * r ** 2), count=counts[g])
+
+        everything = normalised("all")
+        self.results = SimpleNamespace(r=r, time=lags * dt, lags=lags, r2Gs=everything.r2Gs,
+                                       Gs=everything.Gs)
+        if regions is not None:
+            self.results.regions = {g: normalised(g) for g in groups[1:]}
         return self
 
 

@@ -1,0 +1,34 @@
+"""Temperature series for diffusion: one independent stage per temperature (NPT
+equilibration, then production), each prepared in its own directory so that it can run in any
+process or on any node (``ionscope md run DIR``, or :func:`ionscope.md.cluster.slurm_script`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from ase import Atoms
+
+from .lammps import Stage, StageResult, prepare_stage, run_stage
+from .potentials import Potential
+from .protocols import diffusion_run
+
+
+def prepare_temperature_series(workdir: str | Path, atoms: Atoms, potential: Potential,
+                               temperatures: Sequence[float], equilibrate_ps: float,
+                               production_ps: float, seed: int = 1,
+                               production_ensemble: str = "nvt", **stage_options) -> list[Path]:
+    """Prepare ``workdir/T{T}K`` for every temperature; the seed of temperature k is seed + k."""
+    dirs = []
+    for k, T in enumerate(temperatures):
+        stage = Stage(diffusion_run(T, equilibrate_ps, production_ps,
+                                    production_ensemble=production_ensemble),
+                      seed=seed + k, **stage_options)
+        dirs.append(prepare_stage(Path(workdir) / f"T{T:g}K", stage, potential, atoms))
+    return dirs
+
+
+def run_series(stage_dirs: Sequence[str | Path], mpi_ranks: int = 1,
+               progress: bool = True) -> list[StageResult]:
+    """Run (or resume) prepared stages one after the other in this process."""
+    return [run_stage(d, mpi_ranks=mpi_ranks, progress=progress) for d in stage_dirs]
