@@ -25,7 +25,7 @@ def run_demo(out_dir: str | Path) -> list[dict]:
     from ..report.html import write_report
 
     report = write_report(out_dir, title="ionscope demo: structure of crystalline and glassy Li3PS4",
-                          notes=["Structure analysis of the bundled β-Li3PS4 crystal (2×2×1 "
+                          notes=["Structure analysis of the bundled β-Li3PS4 crystal (1×2×2 "
                                  "supercell) and of one 255-atom glass snapshot from the DFT data: "
                                  "single frames, so the curves are noisy; MD-based results come "
                                  "with the study pipeline."])
