@@ -35,3 +35,26 @@ def glass_atoms(shared_data):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, shared_data):
+    """Two tiny DeePMD models (seeds 1 and 2) trained for 60 steps on β-Li3PS4 frames: real
+    models for exercising code paths, not for physics."""
+    import shutil
+
+    if shutil.which("dp") is None:
+        pytest.skip("DeePMD-kit is not installed (pip install 'ionscope[deepmd]')")
+    from ionscope.potential.workflow import train_deepmd
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    data = root / "data"
+    data.mkdir()
+    (data / "beta-Li3PS4").symlink_to(shared_data / "lips-dft" / "beta-Li3PS4")
+    models = []
+    for seed in (1, 2):
+        work = root / f"m{seed}"
+        train_deepmd(data, work, preset="tiny", steps=60, seed=seed, skip_neighbor_stat=True,
+                     compress=False)
+        models.append(work / "frozen.pth")
+    return models

@@ -128,32 +128,18 @@ def test_force_deviation_is_the_dpgen_definition():
 
 @pytest.mark.deepmd
 @pytest.mark.slow
-def test_ensemble_of_two_seeds_deviates_most_far_from_the_data(tmp_path, shared_data):
-    if shutil.which("dp") is None:
-        pytest.skip("DeePMD-kit is not installed (pip install 'ionscope[deepmd]')")
-    from ase import Atoms
+def test_ensemble_of_two_seeds_deviates_most_far_from_the_data(tmp_path, shared_data, tiny_models):
+    from ase.io import write
 
     from ionscope.io import open_trajectory
     from ionscope.potential.ensemble import model_deviation
-    from ionscope.potential.workflow import train_deepmd
 
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "beta-Li3PS4").symlink_to(shared_data / "lips-dft" / "beta-Li3PS4")
-    models = []
-    for seed in (1, 2):
-        work = tmp_path / f"m{seed}"
-        train_deepmd(data, work, preset="tiny", steps=60, seed=seed, skip_neighbor_stat=True,
-                     compress=False)
-        models.append(work / "frozen.pth")
     traj = open_trajectory(shared_data / "lips-dft" / "beta-Li3PS4")
-    near = model_deviation(models, traj, stop=5)
+    near = model_deviation(tiny_models, traj, stop=5)
     assert near["max_devi_f"].shape == (5,) and np.all(near["max_devi_f"] > 0)
     # a squeezed cell (atoms 30 % closer) is outside the training data: larger deviation
-    from ase.io import write
-
     squeezed = traj.atoms(0)
     squeezed.set_cell(squeezed.cell * 0.7, scale_atoms=True)
     write(tmp_path / "squeezed.extxyz", [squeezed])
-    far = model_deviation(models, open_trajectory(tmp_path / "squeezed.extxyz"))
+    far = model_deviation(tiny_models, open_trajectory(tmp_path / "squeezed.extxyz"))
     assert far["max_devi_f"][0] > near["max_devi_f"].max()

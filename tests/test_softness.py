@@ -119,3 +119,43 @@ def test_cumulative_d2min_on_aimd(shared_data):
     assert np.all(out.d_cum >= 0) and out.d_cum.max() > out.d_cum.min()
     # D_cum is the sum of √D²min over the increments
     np.testing.assert_allclose(out.d_cum, np.sqrt(out.d2min).sum(axis=0))
+
+
+def test_unit_environment_correlation_and_profiles(shared_data):
+    from ase.io import read
+
+    from ionscope.analysis.softness import axis_profile, correlate, unit_environment
+
+    crystal = read(shared_data / "crystals" / "beta-Li3PS4.cif").repeat((1, 1, 2))
+    env = unit_environment(crystal, radius=5.0)
+    np.testing.assert_allclose(env["PS4"], 1.0)
+    np.testing.assert_allclose(env["P2S6"], 0.0)
+    x = np.linspace(0, 1, 50)
+    out = correlate(x, {"same": 2 * x + 1, "opposite": -x, "flat": np.ones(50)})
+    assert out["same"]["pearson_r"] == pytest.approx(1.0)
+    assert out["opposite"]["pearson_r"] == pytest.approx(-1.0)
+    assert np.isnan(out["flat"]["pearson_r"])
+    z = crystal.get_scaled_positions()[:, 2]
+    prof = axis_profile(z, crystal.positions, crystal.cell.array, axis=2, bins=4)
+    assert np.all(np.diff(prof.mean) > 0) and prof.counts.sum() == len(crystal)
+
+
+@pytest.mark.deepmd
+def test_atomic_energies_and_neb_barrier(tiny_models, shared_data):
+    from ase.io import read
+    from deepmd.calculator import DP
+
+    from ionscope.analysis.softness import atomic_energies, migration_barrier
+
+    crystal = read(shared_data / "crystals" / "beta-Li3PS4.cif")
+    energies = atomic_energies(tiny_models[0], crystal)
+    crystal.calc = DP(model=str(tiny_models[0]))
+    assert energies.sum() == pytest.approx(crystal.get_potential_energy(), abs=1e-6)
+    li = np.flatnonzero(crystal.symbols == "Li")
+    d = crystal.get_distances(li[0], li[1:], mic=True)
+    target = li[1:][np.argmin(d)]
+    neb = migration_barrier(crystal, li[0], target, DP(model=str(tiny_models[0])), n_images=3,
+                            fmax=0.2, steps=60)
+    assert neb.energies[0] == 0.0 and len(neb.energies) == 5
+    assert neb.barrier >= 0 and np.isfinite(neb.barrier)
+    assert neb.distance == pytest.approx(d.min())
