@@ -159,3 +159,21 @@ def test_atomic_energies_and_neb_barrier(tiny_models, shared_data):
     assert neb.energies[0] == 0.0 and len(neb.energies) == 5
     assert neb.barrier >= 0 and np.isfinite(neb.barrier)
     assert neb.distance == pytest.approx(d.min())
+
+
+def test_softness_study_end_to_end_and_reapplied(tmp_path, shared_data, capsys):
+    from ionscope.cli import main
+
+    traj = shared_data / "lips-dft" / "glass-iter0-000"
+    assert main(["softness", str(traj), "--frame-interval", "0.001", "--increment", "0.05",
+                 "--r-cutoff", "6", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "held-out accuracy" in out and "softness vs S in PS4" in out
+    for name in ("softness.csv", "weights.csv", "summary.json", "softness.png", "softness_model.joblib"):
+        assert (tmp_path / "s" / name).exists(), name
+    # the saved hyperplane applied to another glass
+    assert main(["softness", str(shared_data / "lips-dft" / "glass-iter0-001"), "--frame-interval",
+                 "0.001", "--increment", "0.05", "--model", str(tmp_path / "s" / "softness_model.joblib"),
+                 "--out", str(tmp_path / "applied")]) == 0
+    table = np.loadtxt(tmp_path / "applied" / "softness.csv", delimiter=",", skiprows=1)
+    assert table.shape[0] == 82 and np.isfinite(table[:, 1]).all()

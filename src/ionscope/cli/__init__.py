@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import convert, demo, md, potential, report, structure
+from . import convert, demo, md, potential, report, softness, structure
 
-_COMMANDS = (demo, structure, convert, potential, md, report)
+_COMMANDS = (demo, structure, convert, potential, md, softness, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

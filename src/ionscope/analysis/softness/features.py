@@ -60,4 +60,5 @@ class RadialFeatures:
             sl = slice(first, first + step)
             g = np.exp(-((grid[None, :] - d[sl, None]) ** 2) / (2 * sigma ** 2))
             np.add.at(flat, i[sl] * len(self.species) + sp[sl], g)
+        out[out < 1e-6] = 0.0  # far Gaussian tails: numerical noise that standardising would inflate
         return out.reshape(len(centres), -1)

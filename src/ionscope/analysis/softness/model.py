@@ -57,8 +57,9 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         return self.classifier_.predict(self.scaler_.transform(np.asarray(X, float)))
 
     def weights_by_species(self, features) -> dict[str, np.ndarray]:
-        """W(r) per neighbour species (in feature units, i.e. divided by the feature scale)."""
-        w = self.weights_ / self.scaler_.scale_
+        """W(r) per neighbour species: the unit hyperplane normal in standardised features
+        (the change of softness per standard deviation of G(r)), as the papers plot it."""
+        w = self.weights_
         n = len(features.grid)
         return {s: w[k * n:(k + 1) * n] for k, s in enumerate(features.species)}
 
