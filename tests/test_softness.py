@@ -166,11 +166,17 @@ def test_softness_study_end_to_end_and_reapplied(tmp_path, shared_data, capsys):
 
     traj = shared_data / "lips-dft" / "glass-iter0-000"
     assert main(["softness", str(traj), "--frame-interval", "0.001", "--increment", "0.05",
-                 "--r-cutoff", "6", "--out", str(tmp_path / "s")]) == 0
+                 "--r-cutoff", "6", "--out", str(tmp_path / "s"), "--axis", "2"]) == 0
     out = capsys.readouterr().out
     assert "held-out accuracy" in out and "softness vs S in PS4" in out
-    for name in ("softness.csv", "weights.csv", "summary.json", "softness.png", "softness_model.joblib"):
+    for name in ("softness.csv", "weights.csv", "summary.json", "softness.png",
+                 "softness_model.joblib", "profiles.csv"):
         assert (tmp_path / "s" / name).exists(), name
+    import json
+
+    along = json.loads((tmp_path / "s" / "summary.json").read_text())["summary"]["along_axis"]
+    assert sum(r["n_li"] for r in along["regions"].values()) == 82
+    assert -1 <= along["profile_correlation_softness_q6bar"]["pearson_r"] <= 1
     # the saved hyperplane applied to another glass
     assert main(["softness", str(shared_data / "lips-dft" / "glass-iter0-001"), "--frame-interval",
                  "0.001", "--increment", "0.05", "--model", str(tmp_path / "s" / "softness_model.joblib"),

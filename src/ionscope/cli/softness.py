@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dr", type=float, default=0.2, help="feature grid spacing (Å)")
     parser.add_argument("--model", type=Path, help="a saved softness model to apply")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--axis", type=int, choices=(0, 1, 2),
+                        help="glass-ceramic axis: softness and q6bar profiles, softness per region")
     parser.set_defaults(func=_run)
 
 
@@ -34,7 +36,8 @@ def _run(args: argparse.Namespace) -> int:
         model, meta = SoftnessModel.load(args.model)
         features = RadialFeatures(**meta["features"])
     summary = softness_study(open_from_args(args), args.out, increment_ps=args.increment,
-                             radius=args.radius, features=features, seed=args.seed, model=model)
+                             radius=args.radius, features=features, seed=args.seed, model=model,
+                             axis=args.axis)
     if "test_accuracy" in summary:
         print(f"held-out accuracy {summary['test_accuracy']:.3f} (chance {summary['chance']:.3f}, "
               f"train {summary['train_accuracy']:.3f}, C = {summary['C']:g})")

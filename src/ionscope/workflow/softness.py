@@ -17,10 +17,13 @@ from ..report.tables import write_csv
 def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius: float = 5.0,
                    high_quantile: float = 0.8, low_quantile: float = 0.4,
                    features: RadialFeatures | None = None, seed: int = 0,
-                   model: SoftnessModel | None = None, stop: int | None = None) -> dict:
+                   model: SoftnessModel | None = None, stop: int | None = None,
+                   axis: int | None = None, profile_bins: int = 20) -> dict:
     """Label Li by D_cum over the trajectory (mobile above the ``high_quantile``, immobile below
     the ``low_quantile`` of D_cum), learn softness from the structure of the first frame
-    (or apply a given ``model``), and relate it to anion units and Voronoi volume."""
+    (or apply a given ``model``), and relate it to anion units and Voronoi volume. With
+    ``axis`` (a glass-ceramic), also the profiles of softness and q̄6 along it with their
+    correlation, and softness per region (glass / interface / crystal from F(Z))."""
     out_dir = Path(out_dir)
     features = features or RadialFeatures()
     rearr = cumulative_d2min(traj, "Li", radius=radius, increment_ps=increment_ps, stop=stop)
@@ -41,6 +44,9 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
     volumes = voronoi_volumes(first.positions, first.cell.array)[rearr.indices]
     summary["correlations"] = correlate(softness, {**{f"S in {u}": v for u, v in env.items()},
                                                    "Voronoi volume": volumes, "D_cum": rearr.d_cum})
+    if axis is not None:
+        summary["along_axis"] = _axis_relations(first, rearr.indices, softness, axis, profile_bins,
+                                                out_dir)
     write_csv(out_dir / "softness.csv", ["atom", "softness", "d_cum", "label", "voronoi_volume"] +
               [f"frac_S_{u}" for u in env],
               [rearr.indices, softness, rearr.d_cum, labels, volumes] + list(env.values()))
@@ -57,6 +63,29 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
                                                      "features": vars(features)})})
     _figure(softness, labels, features, weights, rdf.results, out_dir / "softness.png")
     return summary
+
+
+def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
+    """Softness and q̄6 profiles along ``axis`` (Pearson r over slabs) and softness by region."""
+    from ..analysis.dynamics.regions import REGIONS, SlabRegions
+    from ..analysis.softness import axis_profile, correlate
+    from ..analysis.structure import Steinhardt, order_profile
+
+    q6 = Steinhardt(l=6, r_cut=5.0, average=True).compute(atoms).results.qbar[6]
+    cell = atoms.cell.array
+    soft_profile = axis_profile(softness, atoms.positions[li], cell, axis, bins)
+    q6_profile = axis_profile(q6, atoms.positions, cell, axis, bins)
+    ok = np.isfinite(soft_profile.mean)
+    r = correlate(soft_profile.mean[ok], {"q6bar": q6_profile.mean[ok]})["q6bar"]
+    write_csv(out_dir / "profiles.csv", ["z", "softness", "q6bar"],
+              [soft_profile.z, soft_profile.mean, q6_profile.mean])
+    regions = SlabRegions.from_profile(order_profile(atoms, axis=axis), axis=axis)
+    codes = regions.labels(atoms.positions[li][None], cell[None])[0]
+    by_region = {name: {"n_li": int(np.sum(codes == k)),
+                        "mean_softness": float(np.mean(softness[codes == k])) if np.any(codes == k) else None,
+                        "fraction_soft": float(np.mean(softness[codes == k] > 0)) if np.any(codes == k) else None}
+                 for k, name in enumerate(REGIONS)}
+    return {"profile_correlation_softness_q6bar": r, "regions": by_region}
 
 
 def _figure(softness, labels, features, weights, rdf, path) -> None:
