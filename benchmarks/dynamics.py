@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--vh-li", type=int, default=1000)
     parser.add_argument("--vh-frames", type=int, default=5000)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per tool")
+    parser.add_argument("--note", default="", help="conditions of the run, written into the table")
     parser.add_argument("--child", nargs=3, metavar=("TOOL", "TASK", "H5"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -175,7 +176,8 @@ def main() -> None:
              f"--vh-li {args.vh_li} --vh-frames {args.vh_frames}`", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, single-threaded BLAS/FFT. "
              "Peak memory = max RSS of the tool's process. Ratio = tool time / ionscope time (for the MSD, "
-             "relative to ionscope's MSD without α₂, the same quantity the peers compute).", "",
+             "relative to ionscope's MSD without α₂, the same quantity the peers compute).",
+             *([f"Conditions: {args.note}"] if args.note else []), "",
              "| task | size | tool | time (s) | ratio | peak RSS (MB) | what it computed |",
              "|---|---|---|---:|---:|---:|---|"]
     for case, reference in (("msd", "msd-only"), ("vanhove", "vanhove")):
