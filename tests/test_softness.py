@@ -183,3 +183,25 @@ def test_softness_study_end_to_end_and_reapplied(tmp_path, shared_data, capsys):
                  "--out", str(tmp_path / "applied")]) == 0
     table = np.loadtxt(tmp_path / "applied" / "softness.csv", delimiter=",", skiprows=1)
     assert table.shape[0] == 82 and np.isfinite(table[:, 1]).all()
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_barrier_distributions_and_energy_correlation(tmp_path, tiny_models, shared_data):
+    from deepmd.calculator import DP
+
+    from ionscope.analysis.softness import barrier_distributions
+    from ionscope.workflow.softness import softness_study
+    from ionscope.io import open_trajectory
+
+    traj = open_trajectory(shared_data / "lips-dft" / "glass-iter0-000", frame_interval=0.001)
+    summary = softness_study(traj, tmp_path, increment_ps=0.05, energy_model=tiny_models[0],
+                             features=RadialFeatures(r_cutoff=5.0))
+    assert "atomic energy" in summary["correlations"]
+    atoms = traj.atoms(0)
+    li = np.flatnonzero(atoms.symbols == "Li")
+    softness = np.linspace(-1, 1, len(li))
+    out = barrier_distributions(atoms, li, softness, DP(model=str(tiny_models[0])), n_moves=1,
+                                n_images=3, fmax=0.5, steps=5)
+    assert set(out) == {"soft->hard", "hard->soft"}
+    assert all(len(v) == 1 and np.isfinite(v).all() for v in out.values())

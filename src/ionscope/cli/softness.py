@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dr", type=float, default=0.2, help="feature grid spacing (Å)")
     parser.add_argument("--model", type=Path, help="a saved softness model to apply")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--energy-model", type=Path,
+                        help="DeePMD model for per-atom energies (correlated with softness)")
     parser.add_argument("--axis", type=int, choices=(0, 1, 2),
                         help="glass-ceramic axis: softness and q6bar profiles, softness per region")
     parser.set_defaults(func=_run)
@@ -37,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
         features = RadialFeatures(**meta["features"])
     summary = softness_study(open_from_args(args), args.out, increment_ps=args.increment,
                              radius=args.radius, features=features, seed=args.seed, model=model,
-                             axis=args.axis)
+                             axis=args.axis, energy_model=args.energy_model)
     if "test_accuracy" in summary:
         print(f"held-out accuracy {summary['test_accuracy']:.3f} (chance {summary['chance']:.3f}, "
               f"train {summary['train_accuracy']:.3f}, C = {summary['C']:g})")

@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..provenance import sha256_file
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -51,4 +53,30 @@ def bundled_model(name: str = DEFAULT, compressed: bool = False) -> Path:
     target = cache_dir() / f"{sha256_file(frozen)[:16]}-compressed.pth"
     if not target.exists():
         compress(frozen, target)
+    return target
+
+
+def package_model(workdir: str | Path, name: str, commands: list[str], destination: Path = MODELS) -> Path:
+    """Copy a trained model (``ionscope potential train`` work directory) into the bundled
+    models with its validation table, parity plot and ``model.json`` (the model card)."""
+    import shutil
+
+    workdir = Path(workdir)
+    target = destination / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(workdir / "frozen.pth", target / "frozen.pth")
+    shutil.copyfile(workdir / "validation" / "table.md", target / "validation.md")
+    shutil.copyfile(workdir / "validation" / "parity.png", target / "parity.png")
+    record = json.loads((workdir / "provenance.json").read_text())
+    validation = json.loads((workdir / "validation" / "validation.json").read_text())
+    config = json.loads((workdir / "train" / "input.json").read_text())
+    curve = np.loadtxt(workdir / "train" / "lcurve.out")
+    card = {"name": name, "kind": "deepmd", "type_map": config["model"]["type_map"],
+            "descriptor": config["model"]["descriptor"], "fitting_net": config["model"]["fitting_net"],
+            "loss": config["loss"], "learning_rate": config["learning_rate"],
+            "steps": int(curve[-1, 0]), "command": " && ".join(commands),
+            "data": record["inputs"], "split": record.get("split"), "validation": validation,
+            "software": record["software"], "frozen_sha256": sha256_file(target / "frozen.pth"),
+            "compressed": "made on first use (ionscope.potential.bundled.bundled_model(..., compressed=True))"}
+    (target / "model.json").write_text(json.dumps(card, indent=1) + "\n")
     return target

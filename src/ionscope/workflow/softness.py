@@ -18,12 +18,14 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
                    high_quantile: float = 0.8, low_quantile: float = 0.4,
                    features: RadialFeatures | None = None, seed: int = 0,
                    model: SoftnessModel | None = None, stop: int | None = None,
-                   axis: int | None = None, profile_bins: int = 20) -> dict:
+                   axis: int | None = None, profile_bins: int = 20,
+                   energy_model: str | Path | None = None) -> dict:
     """Label Li by D_cum over the trajectory (mobile above the ``high_quantile``, immobile below
     the ``low_quantile`` of D_cum), learn softness from the structure of the first frame
     (or apply a given ``model``), and relate it to anion units and Voronoi volume. With
     ``axis`` (a glass-ceramic), also the profiles of softness and q̄6 along it with their
-    correlation, and softness per region (glass / interface / crystal from F(Z))."""
+    correlation, and softness per region (glass / interface / crystal from F(Z)). With a DeePMD
+    ``energy_model``, also the correlation with the per-atom potential energy."""
     out_dir = Path(out_dir)
     features = features or RadialFeatures()
     rearr = cumulative_d2min(traj, "Li", radius=radius, increment_ps=increment_ps, stop=stop)
@@ -42,8 +44,13 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
     softness = model.decision_function(X)
     env = unit_environment(first, rearr.indices)
     volumes = voronoi_volumes(first.positions, first.cell.array)[rearr.indices]
-    summary["correlations"] = correlate(softness, {**{f"S in {u}": v for u, v in env.items()},
-                                                   "Voronoi volume": volumes, "D_cum": rearr.d_cum})
+    related = {**{f"S in {u}": v for u, v in env.items()}, "Voronoi volume": volumes,
+               "D_cum": rearr.d_cum}
+    if energy_model is not None:
+        from ..analysis.softness import atomic_energies
+
+        related["atomic energy"] = atomic_energies(energy_model, first)[rearr.indices]
+    summary["correlations"] = correlate(softness, related)
     if axis is not None:
         summary["along_axis"] = _axis_relations(first, rearr.indices, softness, axis, profile_bins,
                                                 out_dir)

@@ -3,9 +3,10 @@
 from .features import RadialFeatures
 from .model import SoftnessModel, scan, train_softness
 from .rearrangement import cumulative_d2min, d2min, mobility_labels
-from .relations import (atomic_energies, axis_profile, correlate, migration_barrier,
-                        unit_environment)
+from .relations import (atomic_energies, axis_profile, barrier_distributions, correlate,
+                        migration_barrier, unit_environment)
 
-__all__ = ["RadialFeatures", "SoftnessModel", "atomic_energies", "axis_profile", "correlate",
+__all__ = ["RadialFeatures", "SoftnessModel", "atomic_energies", "axis_profile",
+           "barrier_distributions", "correlate",
            "cumulative_d2min", "d2min", "migration_barrier", "mobility_labels", "scan",
            "train_softness", "unit_environment"]

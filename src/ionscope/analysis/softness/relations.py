@@ -102,3 +102,22 @@ def migration_barrier(atoms, mover: int, target: int, calculator, n_images: int 
                            reverse_barrier=float(energies.max() - energies[-1]),
                            energies=energies - energies[0],
                            distance=float(np.linalg.norm(atoms.get_distance(mover, target, mic=True))))
+
+
+def barrier_distributions(atoms, li: np.ndarray, softness: np.ndarray, calculator,
+                          n_moves: int = 10, distance: tuple[float, float] = (5.0, 10.0),
+                          seed: int = 0, **neb_options) -> dict[str, np.ndarray]:
+    """NEB barriers of hops between the softest and hardest Li (upper and lower quartile of
+    softness), ``n_moves`` random pairs per direction with the two sites ``distance`` Å apart:
+    soft → hard (a soft Li moves into a hard Li's site) and hard → soft."""
+    rng = np.random.default_rng(seed)
+    soft = li[softness >= np.quantile(softness, 0.75)]
+    hard = li[softness <= np.quantile(softness, 0.25)]
+    out: dict[str, list] = {"soft->hard": [], "hard->soft": []}
+    for key, (movers, targets) in {"soft->hard": (soft, hard), "hard->soft": (hard, soft)}.items():
+        pairs = [(a, b) for a in movers for b in targets
+                 if distance[0] <= atoms.get_distance(a, b, mic=True) <= distance[1]]
+        for k in rng.permutation(len(pairs))[:n_moves]:
+            a, b = pairs[k]
+            out[key].append(migration_barrier(atoms, a, b, calculator, **neb_options).barrier)
+    return {k: np.array(v) for k, v in out.items()}
