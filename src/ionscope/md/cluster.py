@@ -25,7 +25,7 @@ def slurm_script(stage_dir: str | Path, ranks: int = 1, gpus: int = 0, time: str
              f"#SBATCH --ntasks={ranks}", f"#SBATCH --cpus-per-task={cpus_per_rank}",
              f"#SBATCH --time={time}", f"#SBATCH --output={stage_dir}/slurm-%j.out"]
     if gpus:
-        lines.append(f"#SBATCH --gpus-per-task=1")
+        lines.append("#SBATCH --gpus-per-task=1")
     if partition:
         lines.append(f"#SBATCH --partition={partition}")
     if account:

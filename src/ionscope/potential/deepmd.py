@@ -9,11 +9,8 @@ CPUs; ``tiny`` exists for smoke tests.
 from __future__ import annotations
 
 import copy
-import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Sequence
 
