@@ -103,7 +103,7 @@ class FrameAnalysis:
         self.n_frames = 0
         self._reset()
         frames = range(*slice(start, stop, step).indices(len(trajectory)))
-        for k in tqdm(frames, desc=type(self).__name__, disable=not progress or len(frames) < 20,
+        for k in tqdm(frames, desc=type(self).__name__, disable=None if progress and len(frames) >= 20 else True,
                       unit="frame"):
             frame = trajectory[k]
             self._accumulate(as_snapshot(frame, trajectory.symbols))

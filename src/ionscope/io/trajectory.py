@@ -187,7 +187,7 @@ class Trajectory:
                                         "frame_interval": self.frame_interval})
         with H5MDWriter(path, self.symbols, precision=precision,
                         attributes={"provenance": record}) as writer, \
-                tqdm(total=len(self), disable=not progress, desc="convert", unit="frame") as bar:
+                tqdm(total=len(self), disable=None if progress else True, desc="convert", unit="frame") as bar:
             for chunk in self.iter_chunks(chunk_frames=chunk_frames):
                 steps = [self._step(k) for k in chunk.frames]
                 times = chunk.times if chunk.times is not None else np.full(len(chunk.frames), np.nan)

@@ -261,7 +261,7 @@ def _execute(command, stage_dir: Path, env, stage: Stage, resume, progress: bool
     first = resume[1] if resume else 0
     total = stage.total_steps
     bar = tqdm(total=total, initial=first, desc=f"MD {stage_dir.name}", unit="step",
-               disable=not progress, smoothing=0.1)
+               disable=None if progress else True, smoothing=0.1)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=stage_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)

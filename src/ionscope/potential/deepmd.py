@@ -127,10 +127,12 @@ def load_system(path: str | Path) -> dict:
     type_map = (path / "type_map.raw").read_text().split()
     sets = sorted(path.glob("set.*"))
     data = {"types": types, "type_map": type_map}
-    for key in ("coord", "box", "energy", "force", "virial"):
+    width = {"coord": 3 * len(types), "box": 9, "energy": 1, "force": 3 * len(types), "virial": 9}
+    for key, n in width.items():
         files = [s / f"{key}.npy" for s in sets]
-        if all(f.exists() for f in files):
-            data[key] = np.concatenate([np.load(f) for f in files])
+        if all(f.exists() for f in files):  # dpdata writes energies as (n, 1), raw data as (n,)
+            data[key] = np.concatenate([np.load(f).reshape(-1, n) for f in files])
+    data["energy"] = data["energy"].reshape(-1)
     return data
 
 

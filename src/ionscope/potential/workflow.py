@@ -19,20 +19,24 @@ def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
 
     Products in ``workdir``: ``split/`` (train/valid systems and ``split.json``), ``train/``
     (DeePMD's own files), ``frozen.pth``, ``compressed.pth`` and ``validation/`` (table, JSON
-    and parity plots of the validation frames).
+    and parity plots of the validation frames). Running it again after an interruption continues
+    where it stopped: a finished training or compression is not repeated.
     """
     workdir = Path(workdir)
     split = split_systems(data, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
     config = deepmd.deepmd_input(split.train_dirs, split.valid_dirs, preset=preset, steps=steps,
                                  seed=seed)
-    deepmd.train(workdir / "train", config, skip_neighbor_stat=skip_neighbor_stat,
-                 restart=restart)
-    frozen = deepmd.freeze(workdir / "train", workdir / "frozen.pth")
+    frozen = workdir / "frozen.pth"
+    if not _finished(workdir / "train", steps) or not frozen.exists():
+        deepmd.train(workdir / "train", config, skip_neighbor_stat=skip_neighbor_stat,
+                     restart=restart)
+        deepmd.freeze(workdir / "train", frozen)
     model = frozen
     if compress:
-        model = deepmd.compress(frozen, workdir / "compressed.pth",
-                                training_input=workdir / "train" / "input.json"
-                                if skip_neighbor_stat else None)
+        model = workdir / "compressed.pth"
+        if not model.exists() or model.stat().st_mtime < frozen.stat().st_mtime:
+            deepmd.compress(frozen, model, training_input=workdir / "train" / "input.json"
+                            if skip_neighbor_stat else None)
     result = deepmd.evaluate(model, split.valid_dirs)
     write_validation(result, workdir / "validation")
     record = provenance(inputs={"data": data},
@@ -42,3 +46,12 @@ def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
                         split=split.table, overall=result["overall"])
     write_json(workdir / "provenance.json", record)
     return result
+
+
+def _finished(train_dir: Path, steps: int) -> bool:
+    """Whether DeePMD's learning curve in ``train_dir`` has reached ``steps``."""
+    curve = train_dir / "lcurve.out"
+    if not curve.exists():
+        return False
+    lines = [l for l in curve.read_text().splitlines() if l.strip() and not l.startswith("#")]
+    return bool(lines) and int(float(lines[-1].split()[0])) >= steps

@@ -71,7 +71,7 @@ class MSD:
         codes_all = []
         bytes_per = 400  # about 25 float64/complex work arrays alive at once, per atom-frame
         with tqdm(total=len(atoms), desc=f"MSD {self.species}", unit="atom",
-                  disable=not progress or len(atoms) * n < 5e6) as bar:
+                  disable=None if progress and len(atoms) * n >= 5e6 else True) as bar:
             for sel, pos in atom_blocks(traj, atoms, start, stop, step, n, bytes_per,
                                         self.memory_mb * 2 ** 20):
                 if drift is not None:
