@@ -194,3 +194,15 @@ def test_short_melt_quench_makes_a_glass(tmp_path, potential, small_crystal):
     assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity < 0.35
     assert crystallinity(before.two_theta, before.intensity).crystallinity > 0.8
     assert classify_units(glass)["p_fraction"]["PS4"] > 0.5
+
+
+@pytest.mark.deepmd
+def test_beta_stays_crystalline_at_300k(tmp_path, potential, small_crystal):
+    """β-Li3PS4 at 300 K (NVT at the crystal's own cell) keeps its Bragg peaks and PS4 units."""
+    from ionscope.analysis.structure import classify_units, crystallinity, xrd_pattern
+
+    stage = Stage(protocols.nvt(300, 1.0), timestep_fs=1.0, seed=4, dump_every_ps=0.5)
+    res = run_stage(tmp_path / "cold", stage, potential, small_crystal, progress=False)
+    pattern = xrd_pattern(res.atoms)
+    assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity > 0.7
+    assert classify_units(res.atoms)["p_fraction"]["PS4"] == 1.0
