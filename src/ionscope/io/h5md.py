@@ -61,9 +61,10 @@ class H5MDWriter:
         box = part.create_group("box")
         box.attrs["dimension"] = 3
         box.attrs["boundary"] = np.array([b"periodic"] * 3)
-        chunk_atoms = min(n, 1024)
+        # chunks of 256 frames × 64 atoms: a block of atoms over all frames (MSD) and a block of
+        # frames over all atoms (structure) both read little beyond what they need
         self._position = self._series(part, "position", (n, 3), self._dtype,
-                                      chunks=(64, chunk_atoms, 3))
+                                      chunks=(256, min(n, 64), 3))
         self._edges = self._series(box, "edges", (3, 3), np.float64, chunks=(1024, 3, 3))
         params = f.create_group("parameters/ionscope")
         params.attrs["positions"] = "unwrapped"

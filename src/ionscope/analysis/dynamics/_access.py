@@ -27,6 +27,8 @@ def atom_blocks(traj, atoms: np.ndarray, start: int, stop: int | None, step: int
     """Yield (atom indices, unwrapped positions (n_frames, n_block, 3)) so that the work arrays
     of one block stay within ``budget`` bytes, independent of the number of lags."""
     block = max(1, int(budget // max(1, n_frames * bytes_per_atom_frame)))
+    if block >= 64:
+        block -= block % 64  # whole H5MD atom chunks
     if block < len(atoms) and not isinstance(traj.reader, H5MDReader):
         # a text file would be re-read once per block: read the selection once if it fits
         if n_frames * len(atoms) * 24 <= 4 * budget:
