@@ -176,6 +176,8 @@ def test_softness_study_end_to_end_and_reapplied(tmp_path, shared_data, capsys):
 
     along = json.loads((tmp_path / "s" / "summary.json").read_text())["summary"]["along_axis"]
     assert sum(r["n_li"] for r in along["regions"].values()) == 82
+    table = np.genfromtxt(tmp_path / "s" / "softness.csv", delimiter=",", names=True)
+    assert set(np.unique(table["region"])) <= {0, 1, 2}
     assert -1 <= along["profile_correlation_softness_q6bar"]["pearson_r"] <= 1
     # the saved hyperplane applied to another glass
     assert main(["softness", str(shared_data / "lips-dft" / "glass-iter0-001"), "--frame-interval",

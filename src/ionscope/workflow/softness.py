@@ -51,12 +51,12 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
 
         related["atomic energy"] = atomic_energies(energy_model, first)[rearr.indices]
     summary["correlations"] = correlate(softness, related)
+    columns = {"atom": rearr.indices, "softness": softness, "d_cum": rearr.d_cum, "label": labels,
+               "voronoi_volume": volumes, **{f"frac_S_{u}": v for u, v in env.items()}}
     if axis is not None:
-        summary["along_axis"] = _axis_relations(first, rearr.indices, softness, axis, profile_bins,
-                                                out_dir)
-    write_csv(out_dir / "softness.csv", ["atom", "softness", "d_cum", "label", "voronoi_volume"] +
-              [f"frac_S_{u}" for u in env],
-              [rearr.indices, softness, rearr.d_cum, labels, volumes] + list(env.values()))
+        summary["along_axis"], columns["region"] = _axis_relations(
+            first, rearr.indices, softness, axis, profile_bins, out_dir)
+    write_csv(out_dir / "softness.csv", list(columns), list(columns.values()))
     weights = model.weights_by_species(features)
     rdf = RDF(r_max=features.r_cutoff, bins=len(features.grid),
               pairs=[("Li", s) for s in features.species]).compute(first)
@@ -73,7 +73,8 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
 
 
 def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
-    """Softness and q̄6 profiles along ``axis`` (Pearson r over slabs) and softness by region."""
+    """Softness and q̄6 profiles along ``axis`` (Pearson r over slabs), softness by region, and
+    the region code of every Li (0 glass, 1 interface, 2 crystal)."""
     from ..analysis.dynamics.regions import REGIONS, SlabRegions
     from ..analysis.softness import axis_profile, correlate
     from ..analysis.structure import Steinhardt, order_profile
@@ -92,7 +93,10 @@ def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
                         "mean_softness": float(np.mean(softness[codes == k])) if np.any(codes == k) else None,
                         "fraction_soft": float(np.mean(softness[codes == k] > 0)) if np.any(codes == k) else None}
                  for k, name in enumerate(REGIONS)}
-    return {"profile_correlation_softness_q6bar": r, "regions": by_region}
+    histograms = {name: np.histogram(softness[codes == k], bins=20)[0].tolist()
+                  for k, name in enumerate(REGIONS)}
+    return {"profile_correlation_softness_q6bar": r, "regions": by_region,
+            "histograms": histograms}, codes
 
 
 def _figure(softness, labels, features, weights, rdf, path) -> None:
