@@ -141,10 +141,16 @@ class H5MDReader:
             yield self.read(k)
 
     def read_block(self, frames: slice, atoms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (nf, na, 3) and cells (nf, 3, 3) of a frame slice and an atom subset."""
-        positions = self._position[frames]
-        if atoms is not None:
-            positions = positions[:, atoms]
+        """Positions (nf, na, 3) and cells (nf, 3, 3) of a frame slice and a sorted atom subset;
+        only the chunks that hold those atoms are read."""
+        if atoms is None:
+            positions = self._position[frames]
+        else:
+            lo, hi = int(atoms[0]), int(atoms[-1]) + 1
+            if hi - lo <= 4 * len(atoms):  # nearly contiguous (one species): read the range
+                positions = self._position[frames, lo:hi][:, atoms - lo]
+            else:
+                positions = self._position[frames, atoms]
         return positions, self._edges[frames]
 
     @property
