@@ -16,16 +16,18 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+
 DT = 0.01          # ps between frames
 CELL = 60.0        # Å
 LAGS_VH = [0.1, 1.0, 10.0]   # ps
@@ -127,7 +129,7 @@ def run_tool(tool: str, task: str, h5: Path) -> dict:
         note = "MSD and its covariance inputs (from_universe), no α₂"
     elapsed = time.perf_counter() - start
     return {"tool": tool, "task": task, "seconds": elapsed, "note": note,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:

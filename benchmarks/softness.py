@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 HERE = Path(__file__).resolve().parent
+
 
 
 def child(chunk_pairs: int) -> dict:
@@ -35,7 +37,7 @@ def child(chunk_pairs: int) -> dict:
     elapsed = time.perf_counter() - start
     return {"atoms": len(atoms), "li": int(np.sum(atoms.symbols == "Li")), "features": X.shape[1],
             "seconds": elapsed, "chunk_pairs": chunk_pairs,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:

@@ -13,15 +13,17 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+
 PAIRS = [("Li", "Li"), ("Li", "P"), ("Li", "S"), ("P", "P"), ("P", "S"), ("S", "S")]
 R_MAX, BINS, Q_RCUT = 8.0, 200, 5.0
 
@@ -83,7 +85,7 @@ def run_tool(tool: str, task: str, n_frames: int, threads: int) -> dict:
                      exclusion_block=(1, 1) if a == b else None).run()
     elapsed = time.perf_counter() - start
     return {"tool": tool, "task": task, "seconds": elapsed,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
