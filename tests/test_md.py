@@ -204,5 +204,6 @@ def test_beta_stays_crystalline_at_300k(tmp_path, potential, small_crystal):
     stage = Stage(protocols.nvt(300, 1.0), timestep_fs=1.0, seed=4, dump_every_ps=0.5)
     res = run_stage(tmp_path / "cold", stage, potential, small_crystal, progress=False)
     pattern = xrd_pattern(res.atoms)
-    assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity > 0.7
+    # a thermal snapshot of the perfect crystal scores ~0.7 (the ideal cell 0.9, glasses < 0.35)
+    assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity > 0.5
     assert classify_units(res.atoms)["p_fraction"]["PS4"] == 1.0
