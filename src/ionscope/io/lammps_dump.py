@@ -94,6 +94,13 @@ class LammpsDumpReader:
         for k in range(len(self)):
             yield self.read(k)
 
+    def step(self, k: int) -> int:
+        """The MD step of frame ``k``, from its header alone."""
+        with open(self.path, "r") as handle:
+            handle.seek(self._offsets[k])
+            self._line(handle, "ITEM: TIMESTEP")
+            return int(self._line(handle, "the timestep").split()[0])
+
     def read(self, k: int) -> Frame:
         try:
             return self._parse(k)

@@ -26,11 +26,13 @@ _MAX_TIMESTEP_PS = 0.01
 @dataclass
 class Chunk:
     """A block of consecutive (strided) frames: unwrapped positions (nf, na, 3), cells
-    (nf, 3, 3), frame indices and times (ps, or None when the source has no times)."""
+    (nf, 3, 3), frame indices, MD step numbers and times (ps, or None when the source has no
+    times)."""
 
     positions: np.ndarray
     cells: np.ndarray
     frames: np.ndarray
+    steps: np.ndarray
     times: np.ndarray | None
 
 
@@ -118,7 +120,7 @@ class Trajectory:
             yield from self._h5md_chunks(wanted, chunk_frames, atoms, dtype)
             return
         unwrap = Unwrapper()
-        pos, cells, idx, times = [], [], [], []
+        pos, cells, idx, steps, times = [], [], [], [], []
         for k in range(wanted.start, wanted[-1] + 1):
             frame = self[k]
             unwrapped = unwrap(frame)
@@ -127,12 +129,13 @@ class Trajectory:
             pos.append(unwrapped if atoms is None else unwrapped[atoms])
             cells.append(frame.cell)
             idx.append(k)
+            steps.append(k if frame.step is None else frame.step)
             times.append(frame.time)
             if len(pos) == chunk_frames:
-                yield self._chunk(pos, cells, idx, times, dtype)
-                pos, cells, idx, times = [], [], [], []
+                yield self._chunk(pos, cells, idx, steps, times, dtype)
+                pos, cells, idx, steps, times = [], [], [], [], []
         if pos:
-            yield self._chunk(pos, cells, idx, times, dtype)
+            yield self._chunk(pos, cells, idx, steps, times, dtype)
 
     def _h5md_chunks(self, wanted: range, chunk_frames: int, atoms, dtype) -> Iterator[Chunk]:
         reader: H5MDReader = self.reader
@@ -148,12 +151,14 @@ class Trajectory:
                 times = reader.times[sl]
             elif self.frame_interval is not None:
                 times = np.asarray(block) * self.frame_interval
-            yield Chunk(np.asarray(positions, dtype), np.asarray(cells), np.asarray(block), times)
+            yield Chunk(np.asarray(positions, dtype), np.asarray(cells), np.asarray(block),
+                        reader.steps[sl], times)
 
     @staticmethod
-    def _chunk(pos, cells, idx, times, dtype) -> Chunk:
+    def _chunk(pos, cells, idx, steps, times, dtype) -> Chunk:
         t = None if any(x is None for x in times) else np.asarray(times, float)
-        return Chunk(np.asarray(pos, dtype), np.asarray(cells), np.asarray(idx), t)
+        return Chunk(np.asarray(pos, dtype), np.asarray(cells), np.asarray(idx),
+                     np.asarray(steps, np.int64), t)
 
     def unwrapped(self, atoms: np.ndarray | None = None, start: int = 0, stop: int | None = None,
                   step: int = 1, dtype=np.float64) -> np.ndarray:
@@ -170,7 +175,7 @@ class Trajectory:
         if self.frame_interval is not None:
             return idx * self.frame_interval
         if isinstance(self.reader, LammpsDumpReader) and self.reader.md_timestep is not None:
-            return np.array([self[k].time for k in idx])
+            return np.array([self.reader.step(k) for k in idx]) * self.reader.md_timestep
         raise ValueError(f"{self.path}: frame times unknown; give md_timestep (LAMMPS dump) or "
                          f"frame_interval (ps between frames)")
 
@@ -189,16 +194,10 @@ class Trajectory:
                         attributes={"provenance": record}) as writer, \
                 tqdm(total=len(self), disable=None if progress else True, desc="convert", unit="frame") as bar:
             for chunk in self.iter_chunks(chunk_frames=chunk_frames):
-                steps = [self._step(k) for k in chunk.frames]
                 times = chunk.times if chunk.times is not None else np.full(len(chunk.frames), np.nan)
-                writer.append(chunk.positions, chunk.cells, steps, times)
+                writer.append(chunk.positions, chunk.cells, chunk.steps, times)
                 bar.update(len(chunk.frames))
         return Path(path)
-
-    def _step(self, k: int) -> int:
-        if isinstance(self.reader, LammpsDumpReader):
-            return int(self.reader.read(k).step)
-        return int(k)
 
 
 def detect_format(path: Path) -> str:

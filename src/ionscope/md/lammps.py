@@ -315,7 +315,7 @@ def parse_thermo(log: Path) -> dict[str, np.ndarray]:
     for line in log.read_text().splitlines():
         parts = line.split()
         if parts[:2] == ["Step", "Time"]:
-            header = parts
+            header = names = parts
             continue
         if header and parts and parts[0].isdigit() and len(parts) == len(header):
             try:
@@ -329,9 +329,7 @@ def parse_thermo(log: Path) -> dict[str, np.ndarray]:
     data = np.array(rows)
     _, keep = np.unique(data[::-1, 0], return_index=True)
     data = data[::-1][keep]
-    return {name.lower(): data[:, k] for k, name in enumerate(["Step", "Time", "Temp", "PotEng",
-                                                               "KinEng", "TotEng", "Press",
-                                                               "Volume", "Lx", "Ly", "Lz"])}
+    return {name.lower(): data[:, k] for k, name in enumerate(names)}
 
 
 def _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume) -> StageResult:
