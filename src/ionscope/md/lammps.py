@@ -186,7 +186,7 @@ def prepare_stage(stage_dir: str | os.PathLike, stage: Stage, potential: Potenti
     spec = {"stage": dataclasses.asdict(stage), "n_frozen": int(frozen.sum()),
             "potential": {"name": potential.name, "pair_style": potential.pair_style,
                           "species": potential.species, "files": [str(f) for f in potential.files],
-                          "kind": potential.kind}}
+                          "kind": potential.kind, "coeff_args": potential.coeff_args}}
     write_json(stage_dir / "stage.json", spec)
     for stale in ("dump.lammpstrj", "log.lammps"):
         (stage_dir / stale).unlink(missing_ok=True)
@@ -199,7 +199,7 @@ def load_stage_spec(stage_dir: str | os.PathLike) -> tuple[Stage, Potential, int
     spec = json.loads((Path(stage_dir) / "stage.json").read_text())
     pot = spec["potential"]
     potential = Potential(pot["name"], pot["pair_style"], pot["species"],
-                          [Path(f) for f in pot["files"]], pot["kind"])
+                          [Path(f) for f in pot["files"]], pot["kind"], pot.get("coeff_args", []))
     return Stage(**spec["stage"]), potential, int(spec["n_frozen"])
 
 

@@ -13,20 +13,23 @@ from ..provenance import sha256_file
 @dataclass
 class Potential:
     """A LAMMPS potential. ``species`` is the element order of the model (LAMMPS types 1, 2, …
-    are mapped to it by name in ``pair_coeff``)."""
+    are mapped to it by name in ``pair_coeff``); ``coeff_args`` come before the element names in
+    ``pair_coeff`` (parameter files of POD, SNAP …)."""
 
     name: str
     pair_style: str
     species: list[str]
     files: list[Path] = field(default_factory=list)
     kind: str = "deepmd"
+    coeff_args: list[str] = field(default_factory=list)
 
     def lammps_lines(self, type_order: list[str]) -> list[str]:
         missing = set(type_order) - set(self.species)
         if missing:
             raise ValueError(f"potential {self.name!r} has no parameters for {sorted(missing)} "
                              f"(it covers {self.species})")
-        return [f"pair_style {self.pair_style}", f"pair_coeff * * {' '.join(type_order)}"]
+        return [f"pair_style {self.pair_style}",
+                f"pair_coeff * * {' '.join([*self.coeff_args, *type_order])}"]
 
     @property
     def sha256(self) -> str:
@@ -67,10 +70,49 @@ def _deepmd_type_map(model: Path) -> list[str]:
     return list(DeepPot(str(model)).get_type_map())
 
 
+def pod_potential(param: str | os.PathLike, coefficients: str | os.PathLike,
+                  name: str | None = None) -> Potential:
+    """A POD potential (``pair_style pod``): the descriptor file and the fitted coefficients."""
+    param, coefficients = Path(param).resolve(), Path(coefficients).resolve()
+    for f in (param, coefficients):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such POD file")
+    species = None
+    for line in param.read_text().splitlines():
+        words = line.split()
+        if words and words[0] == "species":
+            species = words[1:]
+    if not species:
+        raise ValueError(f"{param}: no 'species' line in the POD parameter file")
+    return Potential(name or coefficients.stem, "pod", species, [param, coefficients], kind="pod",
+                     coeff_args=[str(param), str(coefficients)])
+
+
 def bundled_potential(name: str | None = None, compressed: bool = False) -> Potential:
-    """The bundled DeePMD potential (see :mod:`ionscope.potential.bundled`)."""
-    from ..potential.bundled import DEFAULT, bundled_model
+    """A potential that ships with ionscope, by name (see :mod:`ionscope.potential.bundled`);
+    without a name, the default (the fast POD potential). ``compressed`` applies to DeePMD."""
+    from ..potential.bundled import DEFAULT, MODELS, bundled_model, model_card
 
     name = name or DEFAULT
+    card = model_card(name)
+    if card.get("kind", "deepmd") == "pod":
+        return pod_potential(MODELS / name / "param.pod", MODELS / name / "coefficients.pod", name=name)
     return deepmd_potential(bundled_model(name, compressed=compressed),
                             name=f"{name}{'-compressed' if compressed else ''}")
+
+
+def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = False) -> Potential:
+    """A potential from what a user writes: nothing (the bundled default), a bundled name
+    (``pod-fast``, ``deepmd-paper``), a DeePMD ``.pth`` file, or a directory holding a POD
+    ``param.pod`` and ``coefficients.pod`` (what ``ionscope potential train --kind pod`` writes)."""
+    from ..potential.bundled import available_models
+
+    if spec is None or str(spec) in available_models():
+        return bundled_potential(None if spec is None else str(spec), compressed=compressed)
+    path = Path(spec)
+    if path.is_dir() and (path / "param.pod").exists():
+        return pod_potential(path / "param.pod", path / "coefficients.pod", name=path.name)
+    if path.is_file():
+        return deepmd_potential(path)
+    raise FileNotFoundError(f"{spec}: not a bundled potential ({', '.join(available_models())}), "
+                            "a DeePMD model file or a POD directory")

@@ -1,7 +1,13 @@
 """Potentials that ship with ionscope (``ionscope/potential/models/NAME``): each folder holds
-the frozen model, its validation table and ``model.json`` (type map, errors, the command that
-trained it). The compressed variant is made on first use and cached, because the tabulated
-embedding nets of a paper-size model are far larger than the model itself."""
+the model files, its validation table, parity plot, physical checks and ``model.json`` (kind,
+type map, errors, the command that trained it).
+
+- ``pod-fast`` (the default): linear POD fitted by LAMMPS ``fitpod`` — about 30× the speed of
+  the DeePMD model on a CPU, for demos and long runs on a laptop.
+- ``deepmd-paper``: the DeePMD-kit reference (Chen et al. 2025 architecture). Its compressed
+  variant is made on first use and cached, because the tabulated embedding nets of a paper-size
+  model are far larger than the model itself.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ import numpy as np
 from ..provenance import sha256_file
 
 MODELS = Path(__file__).resolve().parent / "models"
-DEFAULT = "deepmd-paper"
+DEFAULT = "pod-fast"
+DEEPMD_DEFAULT = "deepmd-paper"
 
 
 def available_models() -> list[str]:
@@ -35,11 +42,11 @@ def cache_dir() -> Path:
     return root
 
 
-def bundled_model(name: str = DEFAULT, compressed: bool = False) -> Path:
+def bundled_model(name: str = DEEPMD_DEFAULT, compressed: bool = False) -> Path:
     """Path of a bundled DeePMD model (frozen, or compressed into the cache on first use).
-    ``IONSCOPE_DEEPMD_MODEL`` overrides the default model with a file of the user's."""
+    ``IONSCOPE_DEEPMD_MODEL`` overrides the default DeePMD model with a file of the user's."""
     override = os.environ.get("IONSCOPE_DEEPMD_MODEL")
-    if override and name == DEFAULT:
+    if override and name == DEEPMD_DEFAULT:
         frozen = Path(override)
     else:
         model_card(name)
@@ -53,6 +60,33 @@ def bundled_model(name: str = DEFAULT, compressed: bool = False) -> Path:
     target = cache_dir() / f"{sha256_file(frozen)[:16]}-compressed.pth"
     if not target.exists():
         compress(frozen, target)
+    return target
+
+
+def package_pod_model(workdir: str | Path, name: str, commands: list[str],
+                      destination: Path = MODELS) -> Path:
+    """Copy a fitted POD potential (``ionscope potential train --kind pod`` work directory) into
+    the bundled models with its validation, parity plot, physical checks and ``model.json``."""
+    import shutil
+
+    workdir = Path(workdir)
+    target = destination / name
+    target.mkdir(parents=True, exist_ok=True)
+    for f in ("param.pod", "coefficients.pod"):
+        shutil.copyfile(workdir / f, target / f)
+    shutil.copyfile(workdir / "validation" / "table.md", target / "validation.md")
+    shutil.copyfile(workdir / "validation" / "parity.png", target / "parity.png")
+    if (workdir / "physics" / "physics.json").exists():
+        shutil.copyfile(workdir / "physics" / "physics.json", target / "physics.json")
+    record = json.loads((workdir / "provenance.json").read_text())
+    validation = json.loads((workdir / "validation" / "validation.json").read_text())
+    species = (target / "param.pod").read_text().split("\n", 1)[0].split()[1:]
+    card = {"name": name, "kind": "pod", "type_map": species,
+            "pair_style": "pod", "fit": record["fit"], "parameters": record["parameters"],
+            "command": " && ".join(commands), "data": record["inputs"], "split": record["split"],
+            "validation": validation, "software": record["software"],
+            "sha256": {f: sha256_file(target / f) for f in ("param.pod", "coefficients.pod")}}
+    (target / "model.json").write_text(json.dumps(card, indent=1) + "\n")
     return target
 
 

@@ -141,36 +141,21 @@ def evaluate(model: str | Path, systems: Sequence[str | Path], batch: int = 16) 
     the predicted and reference values kept for parity plots."""
     from deepmd.infer import DeepPot
 
+    from .validation import summarize_errors
+
     pot = DeepPot(str(model))
     model_map = pot.get_type_map()
-    per_system, pooled = {}, {"de": [], "df": [], "dv": []}
+    predictions = []
     for system in systems:
         data = load_system(system)
         remap = np.array([model_map.index(data["type_map"][t]) for t in range(len(data["type_map"]))])
         atype = remap[data["types"]]
-        n_atoms = len(atype)
         e_pred, f_pred, v_pred = [], [], []
         for start in range(0, len(data["coord"]), batch):
             sl = slice(start, start + batch)
             e, f, v = pot.eval(data["coord"][sl], data["box"][sl], atype)
             e_pred.append(e.reshape(-1)); f_pred.append(f.reshape(len(e), -1))
             v_pred.append(v.reshape(len(e), 9))
-        e_pred = np.concatenate(e_pred); f_pred = np.concatenate(f_pred)
-        v_pred = np.concatenate(v_pred)
-        de = (e_pred - data["energy"]) / n_atoms
-        df = (f_pred - data["force"]).reshape(-1)
-        dv = (v_pred - data["virial"]).reshape(-1) / n_atoms if "virial" in data else np.array([])
-        name = Path(system).name
-        per_system[name] = {
-            "atoms": n_atoms, "frames": len(e_pred),
-            "energy_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(de ** 2))),
-            "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(df ** 2))),
-            "virial_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(dv ** 2))) if dv.size else None,
-            "parity": {"energy_ref": data["energy"] / n_atoms, "energy_pred": e_pred / n_atoms,
-                       "force_ref": data["force"].reshape(-1), "force_pred": f_pred.reshape(-1)},
-        }
-        pooled["de"].append(de); pooled["df"].append(df); pooled["dv"].append(dv)
-    overall = {k: 1e3 * float(np.sqrt(np.mean(np.concatenate(v) ** 2))) for k, v in pooled.items()}
-    return {"systems": per_system,
-            "overall": {"energy_rmse_meV_atom": overall["de"], "force_rmse_meV_A": overall["df"],
-                        "virial_rmse_meV_atom": overall["dv"]}}
+        predictions.append((Path(system).name, data, np.concatenate(e_pred),
+                            np.concatenate(f_pred), np.concatenate(v_pred)))
+    return summarize_errors(predictions)

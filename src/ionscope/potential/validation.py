@@ -9,6 +9,31 @@ import numpy as np
 from ..provenance import atomic_path, atomic_write, write_json
 
 
+def summarize_errors(predictions) -> dict:
+    """Energy (meV/atom), force (meV/Å) and virial (meV/atom) RMSE per system and pooled, from
+    ``(name, reference data, energies, forces, virials)`` per system; predicted and reference
+    values are kept for parity plots."""
+    per_system, pooled = {}, {"de": [], "df": [], "dv": []}
+    for name, data, e_pred, f_pred, v_pred in predictions:
+        n_atoms = len(data["types"])
+        de = (e_pred - data["energy"]) / n_atoms
+        df = (f_pred - data["force"]).reshape(-1)
+        dv = (v_pred - data["virial"]).reshape(-1) / n_atoms if "virial" in data else np.array([])
+        per_system[name] = {
+            "atoms": n_atoms, "frames": len(e_pred),
+            "energy_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(de ** 2))),
+            "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(df ** 2))),
+            "virial_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(dv ** 2))) if dv.size else None,
+            "parity": {"energy_ref": data["energy"] / n_atoms, "energy_pred": e_pred / n_atoms,
+                       "force_ref": data["force"].reshape(-1), "force_pred": f_pred.reshape(-1)},
+        }
+        pooled["de"].append(de); pooled["df"].append(df); pooled["dv"].append(dv)
+    overall = {k: 1e3 * float(np.sqrt(np.mean(np.concatenate(v) ** 2))) for k, v in pooled.items()}
+    return {"systems": per_system,
+            "overall": {"energy_rmse_meV_atom": overall["de"], "force_rmse_meV_A": overall["df"],
+                        "virial_rmse_meV_atom": overall["dv"]}}
+
+
 def validation_table(result: dict) -> str:
     """Markdown table of per-system and overall RMSEs."""
     lines = ["| system | atoms | frames | E RMSE (meV/atom) | F RMSE (meV/Å) | V RMSE (meV/atom) |",

@@ -22,8 +22,8 @@ def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
     and parity plots of the validation frames). Running it again after an interruption continues
     where it stopped: a finished training or compression is not repeated.
     """
-    workdir = Path(workdir)
-    split = split_systems(data, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
+    workdir = Path(workdir).resolve()   # dp runs inside workdir/train: no relative paths
+    split = split_systems(Path(data).resolve(), workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
     config = deepmd.deepmd_input(split.train_dirs, split.valid_dirs, preset=preset, steps=steps,
                                  seed=seed)
     frozen = workdir / "frozen.pth"

