@@ -8,15 +8,19 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "demo", help="run the demonstration study on the bundled structures",
-        description="Structure analysis of the bundled beta-Li3PS4 crystal and Li-P-S glass "
-        "snapshot: prints a table of headline numbers and writes CSV files and figures.")
+        "demo", help="run the demonstration study (MD, analyses, report) on bundled inputs",
+        description="A complete small study on the bundled fast potential: beta-Li3PS4 and a "
+        "melt-quenched 75Li2S-25P2S5 glass, MD at three temperatures, structure, transport and "
+        "softness analyses, and an HTML report. About 10 minutes on 2 cores.")
     parser.add_argument("--out", type=Path, default=Path("ionscope-demo"), help="output folder")
+    parser.add_argument("--study", type=Path, help="run this study file instead of the demo's")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from ..workflow.demo import run_demo
 
-    run_demo(args.out)
+    report = run_demo(args.out, args.study)
+    print(f"\nreport: {report.resolve()}")
+    print(f"paper-scale study file: {(args.out / 'study-paper.toml').resolve()}")
     return 0

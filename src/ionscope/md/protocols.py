@@ -43,13 +43,15 @@ def melt_quench(T_high: float = 1500.0, hold_ps: float = 100.0, cool_rate: float
 
 
 def glass_ceramic(T_high: float = 1500.0, hold_ps: float = 100.0, cool_rate: float = 2.5,
-                  T_low: float = 300.0, relax_ps: float = 100.0, P: float = 1.0) -> list[dict]:
+                  T_low: float = 300.0, relax_ps: float = 100.0, P: float = 1.0,
+                  relax_ensemble: str = "npt") -> list[dict]:
     """Melt-quench under NVT with the crystal slab frozen (atoms flagged ``frozen``: zero force
     and velocity, outside the thermostat), then NPT relaxation of the whole box. The frozen
     flag applies to the segments marked ``frozen: True``."""
     melt = [dict(s, frozen=True) for s in
             melt_quench(T_high, hold_ps, cool_rate, T_low, relax_ps=0.0, ensemble="nvt")]
-    return melt + [{"ensemble": "npt", "T": T_low, "T_end": T_low, "P": P, "ps": relax_ps}]
+    relax = npt(T_low, relax_ps, P) if relax_ensemble == "npt" else nvt(T_low, relax_ps)
+    return melt + [s for s in relax if s["ps"] > 0]
 
 
 def anneal(T: float = 600.0, ps: float = 10_000.0, P: float = 1.0) -> list[dict]:
@@ -58,9 +60,10 @@ def anneal(T: float = 600.0, ps: float = 10_000.0, P: float = 1.0) -> list[dict]
 
 
 def diffusion_run(T: float, equilibrate_ps: float, production_ps: float, P: float = 1.0,
-                  production_ensemble: str = "nvt") -> list[dict]:
-    """One temperature of a series: NPT equilibration, then production (NVT by default, at the
-    equilibrated volume). Only the production segment is dumped."""
-    segments = [dict(npt(T, equilibrate_ps, P)[0], dump=False)]
+                  production_ensemble: str = "nvt", equilibrate_ensemble: str = "npt") -> list[dict]:
+    """One temperature of a series: NPT equilibration (or NVT at the starting density), then
+    production (NVT by default, at the equilibrated volume). Only the production is dumped."""
+    equilibrate = npt(T, equilibrate_ps, P) if equilibrate_ensemble == "npt" else nvt(T, equilibrate_ps)
+    segments = [dict(equilibrate[0], dump=False)]
     prod = nvt(T, production_ps)[0] if production_ensemble == "nvt" else npt(T, production_ps, P)[0]
     return segments + [dict(prod, dump=True)]

@@ -1,33 +1,37 @@
-"""The demonstration study on bundled inputs: what ``ionscope demo`` runs."""
+"""The demonstration study on bundled inputs: what ``ionscope demo`` runs.
+
+β-Li3PS4 and a small melt-quenched 75Li2S–25P2S5 glass on the bundled fast potential, three
+temperatures, every analysis and the report (``ionscope/data/studies/demo.toml``). The
+paper-scale study file is copied next to it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from ..data import crystal, glass_snapshot
 from ..report.tables import format_table
-from .structure import analyse_structure
+from .run import run_study
+from .study import load_study
 
-COLUMNS = ["system", "atoms", "density_g_cm3", "P-S bond length (Å)", "Li-S coordination",
-           "S-P-S angle peak (deg)", "PS4 fraction", "q6bar (S)", "XRD crystallinity"]
+STUDIES = Path(__file__).resolve().parents[1] / "data" / "studies"
 
 
-def run_demo(out_dir: str | Path) -> list[dict]:
-    """Analyse β-Li3PS4 (2×2×2 supercell) and the bundled glass snapshot; print a table."""
+def run_demo(out_dir: str | Path, study_file: str | Path | None = None) -> Path:
+    """Run the demo study in ``out_dir``; returns the report's ``index.html``."""
+    import json
+
     out_dir = Path(out_dir)
-    rows = []
-    for name, atoms in (("beta-Li3PS4", crystal("beta-Li3PS4").repeat((1, 2, 2))),
-                        ("glass-LiPS-255", glass_snapshot())):
-        summary = analyse_structure(atoms, name, out_dir)
-        summary["PS4 fraction"] = summary["anion P fractions"]["PS4"]
-        rows.append(summary)
-    print(format_table(rows, COLUMNS))
-    from ..report.html import write_report
-
-    report = write_report(out_dir, title="ionscope demo: structure of crystalline and glassy Li3PS4",
-                          notes=["Structure analysis of the bundled β-Li3PS4 crystal (1×2×2 "
-                                 "supercell) and of one 255-atom glass snapshot from the DFT data: "
-                                 "single frames, so the curves are noisy; MD-based results come "
-                                 "with the study pipeline."])
-    print(f"\nreport: {report.resolve()}")
-    return rows
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = Path(study_file) if study_file else STUDIES / "demo.toml"
+    shutil.copyfile(source, out_dir / "study-demo.toml")
+    shutil.copyfile(STUDIES / "paper.toml", out_dir / "study-paper.toml")
+    report = run_study(load_study(out_dir / "study-demo.toml"), out_dir)
+    for name in ("study-demo.toml", "study-paper.toml"):
+        shutil.copyfile(out_dir / name, report.parent / name)
+    rows = json.loads((report.parent / "summary.json").read_text())["summary"]["systems"]
+    table = [{"system": n, **{k: v for k, v in r.items() if not isinstance(v, dict)}}
+             for n, r in rows.items()]
+    print(format_table(table, ["system", "E_a (eV)", "E_a error (eV)", "sigma(300 K) (S/cm)",
+                               "P-S bond length (A)", "Li-S coordination", "density (g/cm3)", "XRD crystallinity",
+                               "softness test accuracy"]))
+    return report

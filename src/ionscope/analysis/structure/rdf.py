@@ -50,7 +50,7 @@ class RDF(FrameAnalysis):
     def _accumulate(self, snap: Snapshot) -> None:
         i, j, d = neighbor_pairs(snap, self.r_max, "ijd")
         species = list(dict.fromkeys(snap.symbols.tolist()))
-        pairs = self._pairs or species_pairs(species)
+        pairs = self._pairs or species_pairs(sorted(species))   # Li, P, S: one column order for every input
         missing = {s for pair in pairs for s in pair} - set(species)
         if missing:
             raise ValueError(f"pairs {pairs}: species {sorted(missing)} not present (have {species})")

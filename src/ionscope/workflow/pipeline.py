@@ -1,0 +1,248 @@
+"""A small content-addressed task graph: what ``ionscope run study.toml`` executes.
+
+Every task has a key (its folder below the run directory, e.g. ``beta/md-600K``), the parameters
+that define it and the tasks it depends on. Its hash is the SHA-256 of its kind, parameters and
+the hashes of its dependencies, so changing a temperature reruns that temperature's MD and
+everything downstream of it, and nothing else.
+
+A task works in ``KEY.partial/``; only when it has finished is ``ionscope-task.json`` (with the
+hash) written and the folder renamed to ``KEY/`` — a finished result is never replaced by a partial
+one. A rerun skips tasks whose finished hash matches, continues an interrupted MD task in its
+``.partial`` folder from the newest LAMMPS restart file, and starts afresh where the hash changed.
+
+MD tasks (LAMMPS) are independent of each other within a wave of ready tasks and go through an
+executor: in this process (``local``), a Dask cluster, or dpdispatcher (local shell, SLURM, PBS,
+LSF); analysis tasks run in this process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..provenance import atomic_write
+
+MARKER = "ionscope-task.json"
+
+
+@dataclass
+class Task:
+    key: str
+    kind: str
+    params: dict
+    deps: list[str] = field(default_factory=list)
+    run: Callable | None = None          # run(work_dir, {dep key: finished dir}) for in-process tasks
+    prepare: Callable | None = None      # MD tasks: prepare(work_dir, deps) writes a stage folder
+    mpi_ranks: int = 1
+
+
+def task_hashes(tasks: dict[str, Task]) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+
+    def visit(key: str) -> str:
+        if key not in hashes:
+            t = tasks[key]
+            payload = json.dumps({"kind": t.kind, "params": t.params,
+                                  "deps": [visit(d) for d in t.deps]}, sort_keys=True, default=str)
+            hashes[key] = hashlib.sha256(payload.encode()).hexdigest()
+        return hashes[key]
+
+    for key in tasks:
+        visit(key)
+    return hashes
+
+
+def finished_hash(folder: Path) -> str | None:
+    marker = folder / MARKER
+    return json.loads(marker.read_text())["hash"] if marker.exists() else None
+
+
+class Pipeline:
+    """Run ``tasks`` in dependency order below ``run_dir`` with ``executor`` for MD tasks."""
+
+    def __init__(self, run_dir: str | Path, tasks: list[Task], executor=None, log=print) -> None:
+        self.run_dir = Path(run_dir)
+        self.tasks = {t.key: t for t in tasks}
+        missing = {d for t in tasks for d in t.deps} - set(self.tasks)
+        if missing:
+            raise ValueError(f"tasks depend on unknown tasks: {sorted(missing)}")
+        self.hashes = task_hashes(self.tasks)
+        self.executor = executor or LocalExecutor()
+        self.log = log
+        self.status: dict[str, str] = {}
+
+    def folder(self, key: str) -> Path:
+        return self.run_dir / key
+
+    def run(self) -> dict[str, str]:
+        """Execute everything that is not up to date; returns {key: 'skipped'|'ran'}."""
+        done: set[str] = set()
+        for key in self.tasks:
+            if finished_hash(self.folder(key)) == self.hashes[key]:
+                self.status[key] = "skipped"
+        pending = [k for k in self.tasks]
+        while pending:
+            ready = [k for k in pending if all(d in done for d in self.tasks[k].deps)]
+            if not ready:
+                raise RuntimeError(f"dependency cycle among {pending}")
+            md = [k for k in ready if self.tasks[k].prepare is not None and k not in self.status]
+            if md:
+                self._run_md(md)
+            for key in ready:
+                if key not in self.status:
+                    self._run_local(key)
+                done.add(key)
+                pending.remove(key)
+        return self.status
+
+    def _work_dir(self, key: str) -> Path:
+        """``KEY.partial`` for this hash: kept (to resume) if it was started with the same hash."""
+        work = self.run_dir / f"{key}.partial"
+        stamp = work / "ionscope-task.hash"
+        if work.exists() and (not stamp.exists() or stamp.read_text() != self.hashes[key]):
+            shutil.rmtree(work)
+        work.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(self.hashes[key])
+        return work
+
+    def _deps(self, key: str) -> dict[str, Path]:
+        return {d: self.folder(d) for d in self.tasks[key].deps}
+
+    def _run_local(self, key: str) -> None:
+        task = self.tasks[key]
+        work = self._work_dir(key)
+        self.log(f"[{key}] {task.kind}")
+        started = time.perf_counter()
+        task.run(work, self._deps(key))
+        self._publish(key, work, time.perf_counter() - started)
+        self.status[key] = "ran"
+
+    def _run_md(self, keys: list[str]) -> None:
+        works = {}
+        for key in keys:
+            work = self._work_dir(key)
+            if not (work / "stage.json").exists():
+                self.tasks[key].prepare(work, self._deps(key))
+            works[key] = work
+        self.log(f"MD: {', '.join(keys)} via {self.executor.name}")
+        started = time.perf_counter()
+        self.executor.run_stages([works[k] for k in keys], [self.tasks[k].mpi_ranks for k in keys])
+        for key in keys:
+            if not (works[key] / "run.json").exists():
+                raise RuntimeError(f"MD stage {works[key]} did not finish (no run.json); rerun to "
+                                   "resume it from its restart files")
+            record = json.loads((works[key] / "run.json").read_text())
+            self._publish(key, works[key], record.get("wall_seconds") or time.perf_counter() - started)
+            self.status[key] = "ran"
+
+    def _publish(self, key: str, work: Path, seconds: float) -> None:
+        """Mark ``work`` finished and move it into place; the old result goes only now."""
+        (work / "ionscope-task.hash").unlink(missing_ok=True)
+        with atomic_write(work / MARKER) as handle:
+            json.dump({"key": key, "kind": self.tasks[key].kind, "hash": self.hashes[key],
+                       "params": self.tasks[key].params, "deps": self.tasks[key].deps,
+                       "seconds": seconds}, handle, indent=1, default=str)
+        final = self.folder(key)
+        if final.exists():
+            old = final.with_name(final.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+            work.rename(final)
+            shutil.rmtree(old)
+        else:
+            work.rename(final)
+
+
+def _run_stage_dir(stage_dir: str, mpi_ranks: int) -> str:
+    from ..md import run_stage
+
+    run_stage(stage_dir, mpi_ranks=mpi_ranks, progress=False)
+    return stage_dir
+
+
+class LocalExecutor:
+    """MD stages one after the other in this process, with progress bars."""
+
+    name = "local"
+
+    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
+        from ..md import run_stage
+
+        for d, n in zip(stage_dirs, ranks):
+            run_stage(d, mpi_ranks=n, progress=True)
+
+
+class DaskExecutor:
+    """MD stages as Dask tasks: a scheduler address, or a local cluster of ``workers`` threads
+    (each task runs LAMMPS as a subprocess, so threads are enough)."""
+
+    name = "dask"
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
+        self.workers, self.scheduler = workers, scheduler
+
+    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
+        from distributed import Client, LocalCluster, progress
+
+        if self.scheduler:
+            client, cluster = Client(self.scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=False,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        try:
+            futures = [client.submit(_run_stage_dir, str(d), n, pure=False)
+                       for d, n in zip(stage_dirs, ranks)]
+            progress(futures)
+            client.gather(futures)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+class DPDispatcherExecutor:
+    """MD stages as dpdispatcher tasks (``ionscope md run STAGE --mpi N``): a local shell by
+    default; any dpdispatcher ``machine`` / ``resources`` (SLURM, PBS, LSF over SSH) otherwise."""
+
+    name = "dpdispatcher"
+
+    def __init__(self, run_dir: str | Path, workers: int = 1, machine: dict | None = None,
+                 resources: dict | None = None) -> None:
+        self.run_dir = Path(run_dir).resolve()
+        self.workers, self.machine, self.resources = workers, machine, resources
+
+    def submission(self, stage_dirs: list[Path], ranks: list[int]):
+        import math
+
+        from dpdispatcher import Machine, Resources, Submission
+        from dpdispatcher import Task as DPTask
+
+        machine = Machine.load_from_dict(self.machine or {
+            "batch_type": "Shell", "context_type": "LazyLocalContext",
+            "local_root": str(self.run_dir)})
+        resources = Resources.load_from_dict(self.resources or {
+            "number_node": 1, "cpu_per_node": max(ranks), "gpu_per_node": 0, "queue_name": "",
+            "group_size": max(1, math.ceil(len(stage_dirs) / self.workers))})
+        tasks = [DPTask(command=f"ionscope md run . --mpi {n}",
+                        task_work_path=str(Path(d).resolve().relative_to(self.run_dir)),
+                        forward_files=[], backward_files=[], outlog="md.out", errlog="md.err")
+                 for d, n in zip(stage_dirs, ranks)]
+        return Submission(work_base=".", machine=machine, resources=resources, task_list=tasks)
+
+    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
+        self.submission(stage_dirs, ranks).run_submission(check_interval=2)
+
+
+def make_executor(spec, run_dir: Path):
+    """The executor a study's ``[dispatch]`` table asks for."""
+    if spec.backend == "dask":
+        return DaskExecutor(spec.workers, spec.scheduler)
+    if spec.backend == "dpdispatcher":
+        return DPDispatcherExecutor(run_dir, spec.workers, spec.machine, spec.resources)
+    return LocalExecutor()

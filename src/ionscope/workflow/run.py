@@ -1,0 +1,102 @@
+"""A study as a task graph (see :mod:`ionscope.workflow.pipeline`) and its execution.
+
+Per system: ``build`` (the starting cell) → ``prepare`` (melt-quench / glass-ceramic / anneal
+MD; crystals start as built) → for every temperature ``md-{T}K`` (NPT equilibration + production)
+and ``vdos-{T}K`` (dense NVE) → ``analysis-{T}K`` (structure and dynamics) → ``transport``
+(Arrhenius, σ) and ``softness``; finally ``report`` (cross-system figures, summary.json,
+index.html).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..provenance import provenance, write_json
+from .pipeline import Pipeline, Task, make_executor
+from .study import Study, load_study
+
+
+def _potential(study: Study):
+    from ..md.potentials import resolve_potential
+
+    spec = study.potential
+    return resolve_potential(spec.path or spec.name, compressed=spec.compressed)
+
+
+def build_tasks(study: Study) -> list[Task]:
+    from . import study_steps as steps
+
+    potential = _potential(study)
+    pot_id = {"name": potential.name, "sha256": potential.sha256}
+    md = study.md
+    tasks: list[Task] = []
+    for k, system in enumerate(study.systems):
+        s = system.name
+        seed = study.seed + 100 * k
+        sys_params = system.model_dump()
+        tasks.append(Task(f"{s}/build", "build", {"system": sys_params, "seed": seed},
+                          run=steps.build_runner(system, seed)))
+        start = f"{s}/build"
+        if system.kind != "crystal" or system.anneal_T:
+            tasks.append(Task(f"{s}/prepare", "md-prepare",
+                              {"system": sys_params, "seed": seed, "potential": pot_id,
+                               "timestep_fs": md.timestep_fs},
+                              deps=[start], prepare=steps.prepare_runner(system, md, potential, seed),
+                              mpi_ranks=md.mpi_ranks))
+            start = f"{s}/prepare"
+        analyses = []
+        for j, T in enumerate(md.temperatures):
+            tag = f"{T:g}K"
+            md_params = {"T": T, "md": md.model_dump(exclude={"temperatures", "mpi_ranks"}),
+                         "potential": pot_id, "seed": seed + j + 1}
+            tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=[start],
+                              prepare=steps.production_runner(T, md, potential, seed + j + 1),
+                              mpi_ranks=md.mpi_ranks))
+            deps = [f"{s}/md-{tag}"]
+            if md.vdos_ps > 0:
+                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos", dict(md_params, vdos_ps=md.vdos_ps),
+                                  deps=[f"{s}/md-{tag}"],
+                                  prepare=steps.vdos_runner(T, md, potential, seed + j + 51),
+                                  mpi_ranks=md.mpi_ranks))
+                deps.append(f"{s}/vdos-{tag}")
+            tasks.append(Task(f"{s}/analysis-{tag}", "analysis",
+                              {"T": T, "analysis": study.analysis.model_dump(), "kind": system.kind,
+                               "axis": system.axis},
+                              deps=deps, run=steps.analysis_runner(system, T, study.analysis)))
+            analyses.append(f"{s}/analysis-{tag}")
+        tasks.append(Task(f"{s}/transport", "transport",
+                          {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},
+                          deps=analyses, run=steps.transport_runner(system, study.analysis)))
+        finals = [f"{s}/transport"]
+        if study.analysis.softness:
+            T_soft = study.analysis.softness_T or md.temperatures[0]
+            tasks.append(Task(f"{s}/softness", "softness",
+                              {"T": T_soft, "increment_ps": study.analysis.softness_increment_ps,
+                               "seed": study.seed, "axis": system.axis if system.kind == "glass-ceramic" else None},
+                              deps=[f"{s}/md-{T_soft:g}K"],
+                              run=steps.softness_runner(system, study)))
+            finals.append(f"{s}/softness")
+    report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "analysis")]
+    tasks.append(Task("report", "report", {"study": study.model_dump(exclude={"dispatch"})},
+                      deps=report_deps, run=steps.report_runner(study)))
+    return tasks
+
+
+def run_study(study: Study | str | Path, run_dir: str | Path, log=print) -> Path:
+    """Execute ``study`` below ``run_dir`` (skipping what is up to date); returns the report."""
+    source = None
+    if not isinstance(study, Study):
+        source = Path(study).resolve()
+        study = load_study(study)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "study.json", {"study": study.model_dump(), "source": source,
+                                        "provenance": provenance(inputs={"study": source})})
+    pipeline = Pipeline(run_dir, build_tasks(study), make_executor(study.dispatch, run_dir), log=log)
+    status = pipeline.run()
+    skipped = sum(v == "skipped" for v in status.values())
+    log(f"{len(status)} tasks: {len(status) - skipped} ran, {skipped} up to date")
+    (run_dir / "tasks.json").write_text(json.dumps(
+        {k: {"status": v, "hash": pipeline.hashes[k]} for k, v in status.items()}, indent=1))
+    return run_dir / "report" / "index.html"

@@ -1,0 +1,175 @@
+"""The study file: one TOML description of systems, potential, MD protocol, temperatures and
+analyses, validated on load (pydantic) with errors that name the file, the key and the value.
+
+    name = "my-study"
+    seed = 1
+    [potential]            # bundled name ("pod-fast", "deepmd-paper") or a path
+    name = "pod-fast"
+    [[systems]]
+    name = "beta"
+    kind = "crystal"       # crystal | glass | glass-ceramic
+    crystal = "beta-Li3PS4"
+    atoms = 256
+    [md]
+    temperatures = [600, 800, 1000]
+    production_ps = 50
+
+See ``ionscope/data/studies/*.toml`` for complete files (the demo and the paper-scale study).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PotentialSpec(_Strict):
+    name: str | None = Field(None, description="bundled potential (pod-fast, deepmd-paper)")
+    path: str | None = Field(None, description="DeePMD .pth file or POD directory")
+    compressed: bool = Field(True, description="DeePMD: use the compressed model")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if self.name and self.path:
+            raise ValueError("give either potential.name or potential.path, not both")
+        return self
+
+
+class MeltQuench(_Strict):
+    """Chen et al. (2025): 1500 K hold, cool at 2.5 K/ps to 300 K, relax; NPT."""
+
+    T_high: float = Field(1500.0, gt=0)
+    hold_ps: float = Field(100.0, ge=0)
+    cool_rate: float = Field(2.5, gt=0, description="K/ps")
+    T_low: float = Field(300.0, gt=0)
+    relax_ps: float = Field(100.0, ge=0)
+    ensemble: Literal["npt", "nvt"] = Field("npt", description="nvt keeps the starting density")
+
+
+class SystemSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
+    kind: Literal["crystal", "glass", "glass-ceramic"]
+    crystal: str | None = Field(None, description="bundled crystal name or CIF path")
+    composition: str | None = Field(None, description='glass: "75Li2S-25P2S5" or a formula')
+    atoms: int = Field(gt=0, description="target number of atoms")
+    density: float = Field(1.9, gt=0, description="g/cm3 of the random start of a glass")
+    crystal_fraction: float = Field(0.5, gt=0, lt=1, description="glass-ceramic: frozen slab")
+    axis: int = Field(2, ge=0, le=2, description="glass-ceramic: slab normal (crystal axis)")
+    melt_quench: MeltQuench = MeltQuench()
+    anneal_T: float | None = Field(None, gt=0, description="anneal after the quench (K)")
+    anneal_ps: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _inputs(self):
+        if self.kind in ("crystal", "glass-ceramic") and not self.crystal:
+            raise ValueError(f"a {self.kind} system needs 'crystal' (bundled name or CIF path)")
+        if self.kind == "glass" and not (self.composition or self.crystal):
+            raise ValueError("a glass needs 'composition' (e.g. \"75Li2S-25P2S5\") or 'crystal' to melt")
+        return self
+
+
+class MDSpec(_Strict):
+    temperatures: list[float] = Field(min_length=1)
+    timestep_fs: float = Field(1.0, gt=0, le=4)
+    equilibrate_ps: float = Field(10.0, ge=0, description="equilibration before production")
+    equilibrate_ensemble: Literal["npt", "nvt"] = Field("npt", description="nvt: at the density "
+                                                        "the system was built or quenched at")
+    production_ps: float = Field(gt=0)
+    production_ensemble: Literal["nvt", "npt"] = "nvt"
+    dump_every_ps: float = Field(0.1, gt=0)
+    restart_every_ps: float = Field(10.0, gt=0)
+    vdos_ps: float = Field(2.0, ge=0, description="dense NVE segment for the VDOS (0: none)")
+    mpi_ranks: int = Field(1, ge=1)
+
+    @field_validator("temperatures")
+    @classmethod
+    def _positive(cls, v):
+        if any(T <= 0 for T in v):
+            raise ValueError(f"temperatures must be positive (K), got {v}")
+        return sorted(v)
+
+
+class AnalysisSpec(_Strict):
+    structure: bool = True
+    dynamics: bool = True
+    softness: bool = True
+    species: str = "Li"
+    vanhove_lags_ps: list[float] = [0.5, 2.0, 10.0]
+    softness_T: float | None = Field(None, description="temperature of the softness trajectory "
+                                     "(default: the lowest)")
+    softness_increment_ps: float = Field(1.0, gt=0)
+    sigma_T: float = Field(300.0, gt=0, description="σ is extrapolated to this temperature")
+
+
+class DispatchSpec(_Strict):
+    backend: Literal["local", "dask", "dpdispatcher"] = "local"
+    workers: int = Field(1, ge=1, description="parallel MD stages (dask, dpdispatcher local)")
+    scheduler: str | None = Field(None, description="dask: scheduler address (default: a local cluster)")
+    machine: dict | None = Field(None, description="dpdispatcher Machine dict (default: local Shell)")
+    resources: dict | None = Field(None, description="dpdispatcher Resources dict")
+
+
+class Study(_Strict):
+    name: str
+    seed: int = 1
+    notes: str = ""
+    potential: PotentialSpec = PotentialSpec()
+    systems: list[SystemSpec] = Field(min_length=1)
+    md: MDSpec
+    analysis: AnalysisSpec = AnalysisSpec()
+    dispatch: DispatchSpec = DispatchSpec()
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [s.name for s in self.systems]
+        if len(set(names)) != len(names):
+            raise ValueError(f"system names must be unique, got {names}")
+        if self.analysis.softness_T is not None and self.analysis.softness_T not in self.md.temperatures:
+            raise ValueError(f"analysis.softness_T = {self.analysis.softness_T} is not one of "
+                             f"md.temperatures {self.md.temperatures}")
+        return self
+
+
+class StudyError(ValueError):
+    """A study file that cannot be used; the message names the file, key and value."""
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file. Relative paths in it are relative to the file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise StudyError(f"{path}: no such study file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        study = Study.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            value = err.get("input")
+            shown = "" if isinstance(value, dict) else f" (got {value!r})"
+            lines.append(f"  {key or '(top level)'}: {err['msg']}{shown}")
+        raise StudyError(f"{path}: invalid study file\n" + "\n".join(lines)) from None
+    return _resolve_paths(study, path.parent)
+
+
+def _resolve_paths(study: Study, base: Path) -> Study:
+    def fix(value: str | None) -> str | None:
+        if value is None:
+            return None
+        p = Path(value)
+        return str((base / p).resolve()) if not p.is_absolute() and (base / p).exists() else value
+
+    systems = [s.model_copy(update={"crystal": fix(s.crystal)}) for s in study.systems]
+    potential = study.potential.model_copy(update={"path": fix(study.potential.path)})
+    return study.model_copy(update={"systems": systems, "potential": potential})

@@ -1,0 +1,239 @@
+"""What each task of a study does (see :mod:`ionscope.workflow.run`). Every runner writes only
+into its work folder; inputs come from the finished folders of its dependencies."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..provenance import provenance, write_json
+from ..report.tables import write_csv
+
+
+def _start_atoms(deps: dict[str, Path]):
+    """The structure a stage starts from: the final frame of an MD dependency, or the built cell."""
+    from ase.io import read
+
+    from ..md import load_stage
+
+    for key, folder in deps.items():
+        if (folder / "run.json").exists():
+            return load_stage(folder).atoms
+        if (folder / "start.extxyz").exists():
+            return read(folder / "start.extxyz")
+    raise FileNotFoundError(f"no starting structure among {list(deps.values())}")
+
+
+def build_runner(system, seed: int):
+    def run(work: Path, deps) -> None:
+        from ase.io import write
+
+        from ..structures import (composition_counts, crystal_supercell, glass_ceramic_cell,
+                                  random_packing)
+
+        if system.kind == "crystal":
+            atoms = crystal_supercell(system.crystal, target_atoms=system.atoms)
+        elif system.kind == "glass-ceramic":
+            atoms = glass_ceramic_cell(system.crystal, system.crystal_fraction, axis=system.axis,
+                                       target_atoms=system.atoms)
+        elif system.composition:
+            atoms = random_packing(composition_counts(system.composition, system.atoms),
+                                   system.density, seed=seed)
+        else:
+            atoms = crystal_supercell(system.crystal, target_atoms=system.atoms)
+        write(work / "start.extxyz", atoms)
+        write_json(work / "summary.json", {"system": system.name, "atoms": len(atoms),
+                                           "formula": atoms.get_chemical_formula(),
+                                           "cell": atoms.cell.array})
+    return run
+
+
+def prepare_runner(system, md, potential, seed: int):
+    def prepare(work: Path, deps) -> None:
+        from ..md import Stage, prepare_stage, protocols
+
+        mq = system.melt_quench
+        segments = []
+        if system.kind == "glass":
+            segments += protocols.melt_quench(mq.T_high, mq.hold_ps, mq.cool_rate, mq.T_low,
+                                              mq.relax_ps, ensemble=mq.ensemble)
+        elif system.kind == "glass-ceramic":
+            segments += protocols.glass_ceramic(mq.T_high, mq.hold_ps, mq.cool_rate, mq.T_low,
+                                                mq.relax_ps, relax_ensemble=mq.ensemble)
+        if system.anneal_T and system.anneal_ps > 0:
+            segments += (protocols.anneal(system.anneal_T, system.anneal_ps) if mq.ensemble == "npt"
+                         else protocols.nvt(system.anneal_T, system.anneal_ps))
+        total = sum(s["ps"] for s in segments)
+        stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed,
+                      dump_every_ps=max(total / 50, md.dump_every_ps),
+                      thermo_every_ps=max(total / 500, 0.01), restart_every_ps=md.restart_every_ps)
+        prepare_stage(work, stage, potential, _start_atoms(deps))
+    return prepare
+
+
+def production_runner(T: float, md, potential, seed: int):
+    def prepare(work: Path, deps) -> None:
+        from ..md import Stage, prepare_stage, protocols
+
+        segments = protocols.diffusion_run(T, md.equilibrate_ps, md.production_ps,
+                                           production_ensemble=md.production_ensemble,
+                                           equilibrate_ensemble=md.equilibrate_ensemble)
+        segments = [s for s in segments if s["ps"] > 0]
+        stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed, dump_every_ps=md.dump_every_ps,
+                      thermo_every_ps=md.dump_every_ps, restart_every_ps=md.restart_every_ps)
+        prepare_stage(work, stage, potential, _start_atoms(deps))
+    return prepare
+
+
+def vdos_runner(T: float, md, potential, seed: int):
+    def prepare(work: Path, deps) -> None:
+        from ..md import Stage, prepare_stage, protocols
+
+        segments = [dict(protocols.nvt(T, 0.5)[0], dump=False), dict(protocols.nve(md.vdos_ps)[0], dump=True)]
+        stage = Stage(segments, timestep_fs=min(md.timestep_fs, 1.0), seed=seed, dump_every_ps=0.005,
+                      thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps)
+        prepare_stage(work, stage, potential, _start_atoms(deps))
+    return prepare
+
+
+def analysis_runner(system, T: float, spec):
+    def run(work: Path, deps) -> None:
+        from ..io import open_trajectory
+        from ..analysis.dynamics import MSD, NotDiffusiveWarning, SelfVanHove, VibrationalDOS, \
+            diffusion_coefficient
+        from ..report import study_figures as figs
+        from .structure import analyse_structure
+
+        md_dir = next(d for k, d in deps.items() if "/md-" in k)
+        traj = open_trajectory(md_dir / "trajectory.h5")
+        species = spec.species
+        summary: dict = {"system": system.name, "T": T, "frames": len(traj), "kind": system.kind}
+        if spec.structure:
+            step = max(1, len(traj) // 50)
+            summary["structure"] = analyse_structure(traj, "structure", work, step=step)
+        if spec.dynamics:
+            regions = None
+            if system.kind == "glass-ceramic":
+                regions = _regions(traj, system.axis, work)
+            msd = MSD(species).run(traj, regions=regions, progress=False).results
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", NotDiffusiveWarning)
+                D = diffusion_coefficient(traj, species)
+            times = np.asarray(traj.times(0, None, 1), float)
+            span = float(times[-1] - times[0])
+            lags = [t for t in spec.vanhove_lags_ps if t <= span / 3] or [span / 10]  # enough origins
+            gs = SelfVanHove(species, lag_times=lags).run(traj).results
+            volume = float(np.mean([abs(np.linalg.det(traj[k].cell)) for k in range(len(traj))]))
+            summary.update(D_cm2_s=D.D, D_err_cm2_s=D.D_err, diffusive=bool(D.diffusive),
+                           D_warning=str(caught[0].message) if caught else None,
+                           msd_exponent=D.exponent, fit_window_ps=list(D.window),
+                           tau_ngp_ps=msd.tau_ngp, alpha2_max=msd.alpha2_max,
+                           n_carriers=int(len(traj.indices(species))), volume_A3=volume)
+            write_csv(work / "msd.csv", ["time_ps", "msd_A2", "msd_x", "msd_y", "msd_z", "alpha2"],
+                      [msd.time, msd.msd, *msd.msd_xyz.T, msd.alpha2])
+            write_csv(work / "van_hove_self.csv", ["r_A"] + [f"4pir2Gs_{t:g}ps" for t in gs.time],
+                      [gs.r, *gs.r2Gs])
+            vdos = None
+            vdos_dir = next((d for k, d in deps.items() if "/vdos-" in k), None)
+            if vdos_dir is not None and (vdos_dir / "trajectory.h5").exists():
+                vdos = VibrationalDOS(species).run(open_trajectory(vdos_dir / "trajectory.h5")).results
+                write_csv(work / "vdos.csv", ["frequency_THz", "vdos"], [vdos.frequency_THz, vdos.vdos])
+                summary["vdos_band_centre_THz"] = vdos.band_centre_THz
+            figs.dynamics_figure(f"{system.name}, {T:g} K", msd, gs, vdos, work / "dynamics.png")
+            if regions is not None:
+                summary["regions"] = _region_outputs(msd, work, f"{system.name}, {T:g} K")
+        write_json(work / "summary.json", {"summary": summary, "provenance": provenance(
+            inputs={"trajectory": md_dir / "trajectory.h5"},
+            parameters={"analysis": spec.model_dump(), "T": T})})
+    return run
+
+
+def _regions(traj, axis: int, work: Path):
+    """Glass / interface / crystal slabs from F(Z) of the first production frame."""
+    from ..analysis.dynamics import SlabRegions
+    from ..analysis.structure import composition_profile, order_profile
+
+    first = traj.atoms(0)
+    profile = order_profile(first, axis=axis)
+    comp = composition_profile(first, axis=axis)
+    write_csv(work / "order_profile.csv", ["z_A", "F", "amorphization"],
+              [profile.z, profile.F, profile.amorphization])
+    write_csv(work / "composition_profile.csv", ["z_A"] + [f"n_{s}" for s in comp.number_density],
+              [comp.z, *comp.number_density.values()])
+    return SlabRegions.from_profile(profile, axis=axis)
+
+
+def _region_outputs(msd, work: Path, title: str) -> dict:
+    from ..report import study_figures as figs
+
+    names = list(msd.regions)
+    write_csv(work / "msd_regions.csv", ["time_ps"] + [f"msd_{n}" for n in names] + [f"alpha2_{n}" for n in names],
+              [msd.time] + [msd.regions[n].msd for n in names] + [msd.regions[n].alpha2 for n in names])
+    fractions = msd.region_fractions
+    write_csv(work / "li_fractions.csv", ["time_ps"] + [f"fraction_{n}" for n in fractions],
+              [msd.frame_times - msd.frame_times[0]] + list(fractions.values()))
+    figs.regions_figure(title, work, work / "regions.png")
+    return {n: {"mean_fraction": float(np.mean(fractions[n])), "tau_ngp_ps": msd.regions[n].tau_ngp}
+            for n in names}
+
+
+def transport_runner(system, spec):
+    def run(work: Path, deps) -> None:
+        from ..analysis.dynamics import arrhenius, nernst_einstein
+        from ..report import study_figures as figs
+
+        rows = [json.loads((d / "summary.json").read_text())["summary"] for d in deps.values()]
+        rows = sorted((r for r in rows if "D_cm2_s" in r), key=lambda r: r["T"])
+        T = np.array([r["T"] for r in rows])
+        D = np.array([r["D_cm2_s"] for r in rows])
+        D_err = np.array([r["D_err_cm2_s"] for r in rows])
+        sigma = np.array([nernst_einstein(r["D_cm2_s"], r["n_carriers"], r["volume_A3"], r["T"])
+                          for r in rows])
+        out = {"system": system.name, "T_K": T, "D_cm2_s": D, "D_err_cm2_s": D_err,
+               "sigma_S_cm": sigma, "diffusive": [r["diffusive"] for r in rows]}
+        usable = D > 0
+        if usable.sum() >= 2:
+            fit = arrhenius(T[usable], D[usable], np.where(D_err[usable] > 0, D_err[usable], D[usable] * 0.1),
+                            extrapolate_to=spec.sigma_T)
+            volume = rows[0]["volume_A3"]
+            s_T = nernst_einstein(fit.D_extrapolated, rows[0]["n_carriers"], volume, spec.sigma_T)
+            s_err = s_T * fit.D_extrapolated_err / fit.D_extrapolated
+            out.update(Ea_eV=fit.Ea, Ea_err_eV=fit.Ea_err, D0_cm2_s=fit.D0,
+                       D_extrapolated_cm2_s=fit.D_extrapolated, sigma_T_K=spec.sigma_T,
+                       sigma_extrapolated_S_cm=float(s_T), sigma_extrapolated_err_S_cm=float(s_err))
+        write_csv(work / "arrhenius.csv", ["T_K", "inv_T_1000_per_K", "D_cm2_s", "D_err_cm2_s", "sigma_S_cm"],
+                  [T, 1000 / T, D, D_err, sigma])
+        write_json(work / "summary.json", {"summary": out, "provenance": provenance(
+            inputs={k: v / "summary.json" for k, v in deps.items()},
+            parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T; Nernst-Einstein"})})
+        figs.arrhenius_figure({system.name: out}, work / "arrhenius.png")
+    return run
+
+
+def softness_runner(system, study):
+    def run(work: Path, deps) -> None:
+        from ..io import open_trajectory
+        from .softness import softness_study
+
+        md_dir = next(iter(deps.values()))
+        traj = open_trajectory(md_dir / "trajectory.h5")
+        axis = system.axis if system.kind == "glass-ceramic" else None
+        summary = softness_study(traj, work, increment_ps=study.analysis.softness_increment_ps,
+                                 seed=study.seed, axis=axis)
+        summary["system"] = system.name
+        record = json.loads((work / "summary.json").read_text())
+        record["summary"] = summary
+        write_json(work / "summary.json", record)
+    return run
+
+
+def report_runner(study):
+    def run(work: Path, deps) -> None:
+        from ..report.study import build_study_report
+
+        run_dir = next(iter(deps.values())).parent.parent
+        build_study_report(run_dir, study, work)
+    return run

