@@ -24,7 +24,7 @@ def _subcommands(parser, prefix=()):
 
 def test_help_on_every_subcommand(capsys):
     commands = list(_subcommands(build_parser()))
-    assert ("demo",) in commands and ("potential", "train") in commands
+    assert {("demo",), ("run",), ("report",), ("potential", "train")} <= set(commands)
     for command in commands:
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])
@@ -36,26 +36,6 @@ def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "ionscope", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("ionscope ")
-
-
-def test_demo_prints_table_and_writes_figures(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "beta-Li3PS4" in out and "glass-LiPS-255" in out
-    for system in ("beta-Li3PS4", "glass-LiPS-255"):
-        folder = tmp_path / system
-        assert (folder / "structure.png").stat().st_size > 10_000
-        summary = json.loads((folder / "summary.json").read_text())
-        assert summary["provenance"]["software"]["ionscope"]
-        rdf = np.loadtxt(folder / "rdf.csv", delimiter=",", skiprows=1)
-        assert rdf.shape[1] == 13  # r, six g_ij, six n_ij
-    page = (tmp_path / "index.html").read_text()
-    assert "report:" in out and "Headline numbers" in page
-    for system in ("beta-Li3PS4", "glass-LiPS-255"):
-        assert f"src='{system}/structure.png'" in page and f"{system}/rdf.csv" in page
-    crystal = json.loads((tmp_path / "beta-Li3PS4" / "summary.json").read_text())["summary"]
-    assert crystal["anion P fractions"]["PS4"] == 1.0
-    assert 2.0 < crystal["P-S bond length (Å)"] < 2.1
 
 
 def test_structure_and_convert_on_a_dump(tmp_path, capsys):
@@ -74,6 +54,9 @@ def test_structure_and_convert_on_a_dump(tmp_path, capsys):
     assert main(["structure", str(dump), "--type-map", "Li,P,S", "--out", str(tmp_path / "s"),
                  "--r-max", "6"]) == 0
     assert (tmp_path / "s" / "beta" / "structure.png").exists()
+    assert main(["report", str(tmp_path / "s")]) == 0          # the generic report of any folder
+    page = (tmp_path / "s" / "index.html").read_text()
+    assert "src='beta/structure.png'" in page and "beta/rdf.csv" in page and "Headline numbers" in page
     assert main(["convert", str(dump), str(tmp_path / "beta.h5"), "--type-map", "Li,P,S",
                  "--md-timestep", "0.001"]) == 0
     assert "wrote 3 frames" in capsys.readouterr().out

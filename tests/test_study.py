@@ -36,6 +36,12 @@ composition = "75Li2S-25P2S5"
 atoms = 96
 density = 1.87
 melt_quench = { T_high = 1500, hold_ps = 1, cool_rate = 1000, T_low = 300, relax_ps = 1, ensemble = "nvt" }
+[[systems]]
+name = "gc"
+kind = "glass-ceramic"
+crystal = "beta-Li3PS4"
+atoms = 128
+melt_quench = { T_high = 1500, hold_ps = 1, cool_rate = 1000, T_low = 300, relax_ps = 1, ensemble = "nvt" }
 [md]
 temperatures = [800, 1000]
 equilibrate_ps = 1
@@ -163,7 +169,7 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
                    "arrhenius", "sigma", "softness_distributions"):
         assert (report / f"{figure}.png").stat().st_size > 5_000, figure
         assert f"src='{figure}.png'" in page and (report / f"{figure}.csv").exists()
-    for system in ("beta", "glass"):
+    for system in ("beta", "glass", "gc"):
         for T in ("800K", "1000K"):
             folder = report / "figures" / f"{system}-{T}-dynamics"
             assert (folder / "dynamics.png").exists() and (folder / "msd.csv").exists()
@@ -182,7 +188,19 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     assert summary["potential"]["name"] == "pod-fast"
     assert summary["potential"]["validation_rmse"]["force_rmse_meV_A"] > 0
     arr = np.genfromtxt(report / "arrhenius.csv", delimiter=",", names=True, dtype=None, encoding=None)
-    assert len(arr) == 4   # two systems × two temperatures
+    assert len(arr) == 6   # three systems × two temperatures
+    for T in ("800K", "1000K"):     # the glass-ceramic's F(Z), composition and region figures
+        folder = report / "figures" / f"gc-{T}-regions"
+        for name in ("regions.png", "order_profile.csv", "composition_profile.csv",
+                     "msd_regions.csv", "li_fractions.csv"):
+            assert (folder / name).exists(), name
+    assert (report / "softness_q6.png").exists()
+    assert (report / "figures" / "gc-softness" / "profiles.csv").exists()
+    from ionscope.cli import main
+
+    (report / "sigma.png").unlink()
+    assert main(["report", str(tiny_run)]) == 0     # rebuilt from the finished tasks
+    assert (report / "sigma.png").exists()
 
 
 @needs_lammps
@@ -191,7 +209,7 @@ def test_rerun_skips_everything_and_a_changed_temperature_reruns_only_its_branch
 
     lines: list[str] = []
     run_study(tiny_run / "study-demo.toml", tiny_run, log=lines.append)
-    assert lines[-1].endswith("0 ran, 20 up to date")
+    assert lines[-1].endswith("0 ran, 30 up to date")
     changed = _write(tmp_path, (tiny_run / "study-demo.toml").read_text()
                      .replace("temperatures = [800, 1000]", "temperatures = [800, 1100]"))
     lines.clear()
@@ -285,10 +303,11 @@ def test_dpdispatcher_slurm_job_script(tmp_path):
     submission = executor.submission([stage], [4])
     submission.generate_jobs()
     job = submission.belonging_jobs[0]
-    script = submission.machine.gen_script(job)
+    script = submission.machine.gen_script(job)              # the sbatch file
     assert "#SBATCH --partition gpu" in script and "#SBATCH --gres=gpu:1" in script
     assert "#SBATCH --time=24:00:00" in script and "source /opt/venv/bin/activate" in script
-    assert "ionscope md run . --mpi 4" in script and "beta/md-600K.partial" in script
+    commands = submission.machine.gen_script_command(job)      # the per-task script it sources
+    assert "ionscope md run . --mpi 4" in commands and "beta/md-600K.partial" in commands
 
 
 # --- the report in a real browser -------------------------------------------------------------

@@ -8,17 +8,30 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="write an HTML report of a run directory",
-                            description="Collect the headline numbers, figures and their CSV data "
-                            "below RUN_DIR into RUN_DIR/index.html (static, opens offline).")
+                            description="For a study run (RUN_DIR/study.json, from ionscope run): "
+                            "rebuild RUN_DIR/report (figures, CSV data, summary.json, index.html) "
+                            "from the finished tasks. Otherwise collect the headline numbers, "
+                            "figures and CSV data below RUN_DIR into RUN_DIR/index.html.")
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--title", default="ionscope report")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    import json
+
     from ..report.html import write_report
 
     if not args.run_dir.is_dir():
         raise FileNotFoundError(f"{args.run_dir}: no such run directory")
-    print(f"report: {write_report(args.run_dir, title=args.title).resolve()}")
+    study_record = args.run_dir / "study.json"
+    if study_record.exists():
+        from ..report.study import build_study_report
+        from ..workflow.study import Study
+
+        study = Study.model_validate(json.loads(study_record.read_text())["study"])
+        page = build_study_report(args.run_dir, study, args.run_dir / "report")
+    else:
+        page = write_report(args.run_dir, title=args.title)
+    print(f"report: {page.resolve()}")
     return 0

@@ -20,9 +20,3 @@ def crystal(name: str):
 
     return read(data_path(f"crystals/{name}.cif"))
 
-
-def glass_snapshot():
-    """The bundled 255-atom Li–P–S glass snapshot as an ASE ``Atoms``."""
-    from ase.io import read
-
-    return read(data_path("glass-LiPS-255.extxyz"))

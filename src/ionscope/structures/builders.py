@@ -27,11 +27,11 @@ def _load(crystal) -> Atoms:
     from ase.io import read
 
     path = Path(str(crystal))
-    if path.suffix.lower() == ".cif" or path.exists():
+    if path.is_file() or path.suffix.lower() == ".cif":
         return read(path)
     from ..data import crystal as bundled
 
-    return bundled(str(crystal))
+    return bundled(str(crystal))     # a bundled name, even where a folder of that name exists
 
 
 def crystal_supercell(crystal, target_atoms: int | None = None,

@@ -168,7 +168,7 @@ def _resolve_paths(study: Study, base: Path) -> Study:
         if value is None:
             return None
         p = Path(value)
-        return str((base / p).resolve()) if not p.is_absolute() and (base / p).exists() else value
+        return str((base / p).resolve()) if not p.is_absolute() and (base / p).is_file() else value
 
     systems = [s.model_copy(update={"crystal": fix(s.crystal)}) for s in study.systems]
     potential = study.potential.model_copy(update={"path": fix(study.potential.path)})
