@@ -86,6 +86,19 @@ def test_invalid_study_names_file_key_and_value(tmp_path, edit, key, shown):
     assert str(path) in message and key in message and shown in message
 
 
+def test_repeat_builds_the_exact_supercell(tmp_path):
+    from ase.io import read
+
+    from ionscope.workflow.study_steps import build_runner
+
+    text = TINY.replace('atoms = 96\n[[systems]]\nname = "glass"', 'repeat = [1, 1, 2]\n[[systems]]\nname = "glass"')
+    study = load_study(_write(tmp_path, text))
+    assert study.systems[0].repeat == (1, 1, 2)
+    build_runner(study.systems[0], 1)(tmp_path, {})
+    atoms = read(tmp_path / "start.extxyz")
+    assert len(atoms) == 64 and np.allclose(atoms.cell.lengths(), [12.819, 8.220, 2 * 6.1235], atol=1e-3)
+
+
 def test_study_file_errors(tmp_path):
     with pytest.raises(StudyError, match="no such study file"):
         load_study(tmp_path / "missing.toml")

@@ -58,7 +58,8 @@ class SystemSpec(_Strict):
     kind: Literal["crystal", "glass", "glass-ceramic"]
     crystal: str | None = Field(None, description="bundled crystal name or CIF path")
     composition: str | None = Field(None, description='glass: "75Li2S-25P2S5" or a formula')
-    atoms: int = Field(gt=0, description="target number of atoms")
+    atoms: int | None = Field(None, gt=0, description="target number of atoms (most cubic supercell)")
+    repeat: tuple[int, int, int] | None = Field(None, description="explicit supercell of the crystal")
     density: float = Field(1.9, gt=0, description="g/cm3 of the random start of a glass")
     crystal_fraction: float = Field(0.5, gt=0, lt=1, description="glass-ceramic: frozen slab")
     axis: int = Field(2, ge=0, le=2, description="glass-ceramic: slab normal (crystal axis)")
@@ -72,6 +73,15 @@ class SystemSpec(_Strict):
             raise ValueError(f"a {self.kind} system needs 'crystal' (bundled name or CIF path)")
         if self.kind == "glass" and not (self.composition or self.crystal):
             raise ValueError("a glass needs 'composition' (e.g. \"75Li2S-25P2S5\") or 'crystal' to melt")
+        if self.repeat is not None:
+            if self.atoms is not None or min(self.repeat) < 1:
+                raise ValueError(f"give either 'atoms' or 'repeat' (three positive integers), got "
+                                 f"atoms={self.atoms}, repeat={self.repeat}")
+            if self.kind == "glass" and self.composition:
+                raise ValueError("'repeat' is the supercell of a crystal; a glass from a "
+                                 "composition takes 'atoms'")
+        elif self.atoms is None:
+            raise ValueError("give 'atoms' (target size) or, for a crystal, 'repeat'")
         return self
 
 

@@ -34,16 +34,14 @@ def build_runner(system, seed: int):
         from ..structures import (composition_counts, crystal_supercell, glass_ceramic_cell,
                                   random_packing)
 
-        if system.kind == "crystal":
-            atoms = crystal_supercell(system.crystal, target_atoms=system.atoms)
-        elif system.kind == "glass-ceramic":
-            atoms = glass_ceramic_cell(system.crystal, system.crystal_fraction, axis=system.axis,
-                                       target_atoms=system.atoms)
-        elif system.composition:
+        size = {"target_atoms": system.atoms, "repeat": system.repeat}
+        if system.kind == "glass-ceramic":
+            atoms = glass_ceramic_cell(system.crystal, system.crystal_fraction, axis=system.axis, **size)
+        elif system.kind == "glass" and system.composition:
             atoms = random_packing(composition_counts(system.composition, system.atoms),
                                    system.density, seed=seed)
-        else:
-            atoms = crystal_supercell(system.crystal, target_atoms=system.atoms)
+        else:    # a crystal, or the crystal a glass is melted from
+            atoms = crystal_supercell(system.crystal, **size)
         write(work / "start.extxyz", atoms)
         write_json(work / "summary.json", {"system": system.name, "atoms": len(atoms),
                                            "formula": atoms.get_chemical_formula(),
