@@ -1,7 +1,7 @@
 """Benchmark: wall time of ``ionscope demo`` (the README's main command) on this machine, in
 total and per task, from the task markers the pipeline writes. Writes ``demo_results.md``.
 
-    python benchmarks/demo.py [--out /tmp/ionscope-demo]
+    python benchmarks/demo.py [--out /tmp/ionscope-demo]     # with the Python of the install to time
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run(["ionscope", "demo", "--out", str(args.out)], check=True)
+    subprocess.run([sys.executable, "-m", "ionscope", "demo", "--out", str(args.out)], check=True)
     total = time.perf_counter() - start
     rows = []
     for marker in sorted(args.out.rglob("ionscope-task.json")):

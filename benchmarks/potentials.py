@@ -58,8 +58,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in available_models():
             card = model_card(name)
-            variants = [(bundled_potential(name), "frozen")]
-            if card.get("kind", "deepmd") == "deepmd":
+            kind = card.get("kind", "deepmd")
+            variants = [(bundled_potential(name), "frozen" if kind == "deepmd" else kind)]
+            if kind == "deepmd":
                 variants.append((bundled_potential(name, compressed=True), "compressed"))
             for potential, variant in variants:
                 for n in args.sizes:

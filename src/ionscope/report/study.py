@@ -22,13 +22,17 @@ def _load(folder: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def _rows_csv(path: Path, header: list[str], rows) -> None:
+    """A CSV of rows that start with a system name followed by numbers."""
+    with atomic_write(path) as handle:
+        handle.write(",".join(header) + "\n")
+        for name, *values in rows:
+            handle.write(",".join([name, *(f"{v:.6g}" for v in values)]) + "\n")
+
+
 def _long_csv(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], x: str, y: str) -> None:
     """Curves of several systems in one CSV: system, x, y (long format)."""
-    with atomic_write(path) as handle:
-        handle.write(f"system,{x},{y}\n")
-        for name, (xs, ys) in curves.items():
-            for a, b in zip(xs, ys):
-                handle.write(f"{name},{a:.6g},{b:.6g}\n")
+    _rows_csv(path, ["system", x, y], ((n, a, b) for n, (xs, ys) in curves.items() for a, b in zip(xs, ys)))
 
 
 def collect(run_dir: Path, study) -> dict:
@@ -120,10 +124,8 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
         path = out_dir / "anion_fractions.png"
         figs.fractions_figure(fractions, path)
         units = sorted({u for f in fractions.values() for u in f})
-        with atomic_write(out_dir / "anion_fractions.csv") as handle:
-            handle.write("system," + ",".join(units) + "\n")
-            for n, f in fractions.items():
-                handle.write(n + "," + ",".join(f"{f.get(u, 0.0):.6g}" for u in units) + "\n")
+        _rows_csv(out_dir / "anion_fractions.csv", ["system", *units],
+                  ([n, *(f.get(u, 0.0) for u in units)] for n, f in fractions.items()))
         structure.append({"png": path.name, "csv": ["anion_fractions.csv"],
                           "caption": "Fraction of P in each thiophosphate unit (P–S 2.6 Å, P–P 2.6 Å)."})
     structure += _copy_per_system(data, out_dir, "structure/structure.png", "structure",
@@ -136,22 +138,18 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
     if trans:
         path = out_dir / "arrhenius.png"
         figs.arrhenius_figure(trans, path)
-        with atomic_write(out_dir / "arrhenius.csv") as handle:
-            handle.write("system,T_K,D_cm2_s,D_err_cm2_s,sigma_S_cm\n")
-            for n, t in trans.items():
-                for row in zip(t["T_K"], t["D_cm2_s"], t["D_err_cm2_s"], t["sigma_S_cm"]):
-                    handle.write(n + "," + ",".join(f"{v:.6g}" for v in row) + "\n")
+        _rows_csv(out_dir / "arrhenius.csv", ["system", "T_K", "D_cm2_s", "D_err_cm2_s", "sigma_S_cm"],
+                  ((n, *row) for n, t in trans.items()
+                   for row in zip(t["T_K"], t["D_cm2_s"], t["D_err_cm2_s"], t["sigma_S_cm"])))
         transport.append({"png": path.name, "csv": ["arrhenius.csv"],
                           "caption": "Li diffusion coefficients (block-averaged errors) and weighted "
                                      "Arrhenius fits; dashed: extrapolation."})
         path = out_dir / "sigma.png"
         figs.sigma_figure(trans, path)
-        with atomic_write(out_dir / "sigma.csv") as handle:
-            handle.write("system,T_K,sigma_S_cm,sigma_err_S_cm,Ea_eV,Ea_err_eV\n")
-            for n, t in trans.items():
-                if "sigma_extrapolated_S_cm" in t:
-                    handle.write(f"{n},{t['sigma_T_K']:g},{t['sigma_extrapolated_S_cm']:.6g},"
-                                 f"{t['sigma_extrapolated_err_S_cm']:.6g},{t['Ea_eV']:.6g},{t['Ea_err_eV']:.6g}\n")
+        _rows_csv(out_dir / "sigma.csv", ["system", "T_K", "sigma_S_cm", "sigma_err_S_cm", "Ea_eV", "Ea_err_eV"],
+                  ((n, *(t[k] for k in ("sigma_T_K", "sigma_extrapolated_S_cm",
+                                        "sigma_extrapolated_err_S_cm", "Ea_eV", "Ea_err_eV")))
+                   for n, t in trans.items() if "sigma_extrapolated_S_cm" in t))
         transport.append({"png": path.name, "csv": ["sigma.csv"],
                           "caption": "Nernst–Einstein conductivity extrapolated along the Arrhenius fit."})
     transport += _copy_per_system(data, out_dir, "dynamics.png", "dynamics",
@@ -183,10 +181,8 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
     if values:
         path = out_dir / "softness_distributions.png"
         figs.softness_figure(values, path)
-        with atomic_write(out_dir / "softness_distributions.csv") as handle:
-            handle.write("system,softness\n")
-            for n, v in values.items():
-                handle.writelines(f"{n},{x:.6g}\n" for x in v)
+        _rows_csv(out_dir / "softness_distributions.csv", ["system", "softness"],
+                  ((n, x) for n, v in values.items() for x in v))
         soft.append({"png": path.name, "csv": ["softness_distributions.csv"],
                      "caption": "Softness of every Li (hyperplane distance; > 0: predicted mobile)."})
     if profiles:
