@@ -111,12 +111,12 @@ def analysis_runner(system, T: float, spec):
         summary: dict = {"system": system.name, "T": T, "frames": len(traj), "kind": system.kind}
         if spec.structure:
             step = max(1, len(traj) // 50)
-            summary["structure"] = analyse_structure(traj, "structure", work, step=step)
+            summary["structure"] = analyse_structure(traj, "structure", work, step=step, progress=True)
         if spec.dynamics:
             regions = None
             if system.kind == "glass-ceramic":
                 regions = _regions(traj, system.axis, work)
-            msd = MSD(species).run(traj, regions=regions, progress=False).results
+            msd = MSD(species).run(traj, regions=regions, progress=True).results
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", NotDiffusiveWarning)
                 D = diffusion_coefficient(traj, species)
