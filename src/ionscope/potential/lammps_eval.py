@@ -46,7 +46,19 @@ def lammps_calculator(potential):
 
 def evaluate_lammps(potential, systems: Sequence[str | Path], progress: bool = False) -> dict:
     """Per-system and overall RMSEs of ``potential`` on DeePMD npy ``systems`` (same result layout
-    as :func:`ionscope.potential.deepmd.evaluate`)."""
+    as :func:`ionscope.potential.deepmd.evaluate`).
+
+    Runs in a fresh child process: the lammps module loads liblammps with ``RTLD_GLOBAL``, and
+    its bundled voro++ would then shadow freud's in this process (a segfault in later Voronoi
+    analyses)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_evaluate, potential, [str(s) for s in systems], progress).result()
+
+
+def _evaluate(potential, systems: Sequence[str], progress: bool) -> dict:
     from ase import Atoms
     from tqdm.auto import tqdm
 
