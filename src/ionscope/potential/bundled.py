@@ -2,8 +2,9 @@
 the model files, its validation table, parity plot, physical checks and ``model.json`` (kind,
 type map, errors, the command that trained it).
 
-- ``pod-fast`` (the default): linear POD fitted by LAMMPS ``fitpod`` — about 30× the speed of
-  the DeePMD model on a CPU, for demos and long runs on a laptop.
+- ``pod-fast`` (the default): linear POD fitted by LAMMPS ``fitpod`` — about 85× the speed of
+  the uncompressed DeePMD model on a CPU (``benchmarks/potentials_results.md``), for demos and
+  long runs on a laptop.
 - ``deepmd-paper``: the DeePMD-kit reference (Chen et al. 2025 architecture). Its compressed
   variant is made on first use and cached, because the tabulated embedding nets of a paper-size
   model are far larger than the model itself.
@@ -80,7 +81,9 @@ def package_pod_model(workdir: str | Path, name: str, commands: list[str],
         shutil.copyfile(workdir / "physics" / "physics.json", target / "physics.json")
     record = json.loads((workdir / "provenance.json").read_text())
     validation = json.loads((workdir / "validation" / "validation.json").read_text())
-    species = (target / "param.pod").read_text().split("\n", 1)[0].split()[1:]
+    from ..md.potentials import pod_potential
+
+    species = pod_potential(target / "param.pod", target / "coefficients.pod").species
     card = {"name": name, "kind": "pod", "type_map": species,
             "pair_style": "pod", "fit": record["fit"], "parameters": record["parameters"],
             "command": " && ".join(commands), "data": record["inputs"], "split": record["split"],

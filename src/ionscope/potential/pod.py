@@ -57,9 +57,9 @@ def write_extxyz(system: str | Path, path: str | Path, stride: int = 1) -> int:
     return len(frames)
 
 
-def param_text(species: Sequence[str], preset: str | dict = "fast") -> str:
-    """The POD parameter file (descriptor definition) for ``species``."""
-    settings = dict(PRESETS[preset]) if isinstance(preset, str) else dict(preset)
+def param_text(species: Sequence[str], settings: dict) -> str:
+    """The POD parameter file (descriptor definition) for ``species`` with ``settings`` (a
+    :data:`PRESETS` entry or the same keywords)."""
     lines = [f"species {' '.join(species)}", "pbc 1 1 1", "onebody 1",
              "number_of_environment_clusters 1", "number_of_principal_components 2"]
     lines += [f"{k} {v}" for k, v in settings.items()]
@@ -80,6 +80,7 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
     """
     import time
 
+    settings = dict(PRESETS[preset]) if isinstance(preset, str) else dict(preset)
     workdir = Path(workdir).resolve()
     xyz = workdir / "train-xyz"
     xyz.mkdir(parents=True, exist_ok=True)
@@ -89,7 +90,7 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
         test_xyz.mkdir(exist_ok=True)
         for s in test_systems:
             write_extxyz(s, test_xyz / f"{Path(s).name}.xyz")
-    (workdir / "param.pod").write_text(param_text(species, preset))
+    (workdir / "param.pod").write_text(param_text(species, settings))
     (workdir / "data.pod").write_text(
         "file_format extxyz\nfile_extension xyz\n"
         f'path_to_training_data_set "{xyz.name}"\n'
@@ -116,8 +117,7 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
     n_coefficients = int(re.search(r"model_coefficients:\s*(\d+)", header).group(1))
     out = {"frames": n_frames, "stride": stride, "coefficients": n_coefficients,
            "fit_seconds": seconds, "energy_weight": energy_weight, "force_weight": force_weight,
-           "regularization": regularization,
-           "settings": PRESETS[preset] if isinstance(preset, str) else preset}
+           "regularization": regularization, "settings": settings}
     if test_systems:
         out["fitpod_test"] = _fitpod_errors(workdir / "fit_test_errors.pod")
     return out

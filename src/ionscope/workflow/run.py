@@ -68,7 +68,6 @@ def build_tasks(study: Study) -> list[Task]:
         tasks.append(Task(f"{s}/transport", "transport",
                           {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},
                           deps=analyses, run=steps.transport_runner(system, study.analysis)))
-        finals = [f"{s}/transport"]
         if study.analysis.softness:
             T_soft = study.analysis.softness_T or md.temperatures[0]
             tasks.append(Task(f"{s}/softness", "softness",
@@ -76,7 +75,6 @@ def build_tasks(study: Study) -> list[Task]:
                                "seed": study.seed, "axis": system.axis if system.kind == "glass-ceramic" else None},
                               deps=[f"{s}/md-{T_soft:g}K"],
                               run=steps.softness_runner(system, study)))
-            finals.append(f"{s}/softness")
     report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "analysis")]
     tasks.append(Task("report", "report", {"study": study.model_dump(exclude={"dispatch"})},
                       deps=report_deps, run=steps.report_runner(study)))

@@ -102,6 +102,7 @@ def analysis_runner(system, T: float, spec):
         from ..io import open_trajectory
         from ..analysis.dynamics import MSD, NotDiffusiveWarning, SelfVanHove, VibrationalDOS, \
             diffusion_coefficient
+        from ..analysis.dynamics._access import frame_cells, frame_times
         from ..report import study_figures as figs
         from .structure import analyse_structure
 
@@ -120,11 +121,11 @@ def analysis_runner(system, T: float, spec):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", NotDiffusiveWarning)
                 D = diffusion_coefficient(traj, species)
-            times = np.asarray(traj.times(0, None, 1), float)
+            times, _ = frame_times(traj, 0, None, 1)
             span = float(times[-1] - times[0])
             lags = [t for t in spec.vanhove_lags_ps if t <= span / 3] or [span / 10]  # enough origins
             gs = SelfVanHove(species, lag_times=lags).run(traj).results
-            volume = float(np.mean([abs(np.linalg.det(traj[k].cell)) for k in range(len(traj))]))
+            volume = float(np.mean(np.abs(np.linalg.det(frame_cells(traj, 0, None, 1)))))
             summary.update(D_cm2_s=D.D, D_err_cm2_s=D.D_err, diffusive=bool(D.diffusive),
                            D_warning=str(caught[0].message) if caught else None,
                            msd_exponent=D.exponent, fit_window_ps=list(D.window),
