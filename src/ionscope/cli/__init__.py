@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import convert, demo, md, potential, report, run, softness, structure
+from . import convert, demo, dft, md, potential, report, run, softness, structure
 
-_COMMANDS = (demo, run, structure, convert, potential, md, softness, report)
+_COMMANDS = (demo, run, structure, convert, dft, potential, md, softness, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

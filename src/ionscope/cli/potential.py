@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dft.curate import curate, curation_table
 from .common import add_trajectory_options, open_from_args
 
 
@@ -64,6 +65,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     dev.add_argument("--out", type=Path, default=Path("model_devi.csv"))
     dev.add_argument("--step", type=int, default=1)
     dev.set_defaults(func=_deviation)
+
+    cur = actions.add_parser(
+        "curate", help="bring DFT data to one level of theory (add/remove analytic D3)",
+        description="Write a copy of every DeePMD npy system below DATA at one level of theory, "
+        "adding or removing the analytic D3(0) energy, forces and virial per system, with "
+        "curation.md / curation.json saying what was changed. A system's level comes from its "
+        "labels.json (ionscope labels) or from --level patterns (default: the Li-P-S data of "
+        "Chen et al. 2025: glass-iter* PBE-D3(0), the rest PBE; docs/level-of-theory.md).")
+    cur.add_argument("data", type=Path, help="directory of DeePMD npy systems")
+    cur.add_argument("--out", required=True, type=Path, help="output directory")
+    cur.add_argument("--target", default="PBE-D3(0)", choices=["PBE", "PBE-D3(0)"])
+    cur.add_argument("--level", action="append", default=[], metavar="PATTERN=LEVEL",
+                     help="level of systems whose name matches PATTERN (repeatable; replaces "
+                     "the default table)")
+    cur.set_defaults(func=_curate)
 
     comp = actions.add_parser("compress", help="tabulate a frozen model for fast inference",
                               description="Compress a frozen DeePMD model (dp compress).")
@@ -133,6 +149,20 @@ def _deviation(args: argparse.Namespace) -> int:
               [out["frames"], out["max_devi_f"], out["min_devi_f"], out["avg_devi_f"], out["devi_e"]])
     print(f"max force deviation: median {np.median(out['max_devi_f']):.3f}, "
           f"max {out['max_devi_f'].max():.3f} eV/Å over {len(out['frames'])} frames -> {args.out}")
+    return 0
+
+
+def _curate(args: argparse.Namespace) -> int:
+    levels = None
+    if args.level:
+        pairs = [item.partition("=") for item in args.level]
+        bad = [item for item, (_, eq, value) in zip(args.level, pairs) if not eq or not value]
+        if bad:
+            raise ValueError(f"--level {bad[0]!r}: expected PATTERN=LEVEL, e.g. 'glass*=PBE-D3(0)'")
+        levels = {pattern: value for pattern, _, value in pairs}
+    rows = curate(args.data, args.out, target=args.target, levels=levels)
+    print(curation_table(rows, args.target, args.data))
+    print(f"curated data and curation.md written to {args.out}")
     return 0
 
 

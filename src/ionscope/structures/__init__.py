@@ -2,6 +2,7 @@
 
 from .builders import (composition_counts, crystal_supercell, glass_ceramic_cell,
                        random_packing, xli2s_p2s5_formula)
+from .eos import volume_series
 
 __all__ = ["composition_counts", "crystal_supercell", "glass_ceramic_cell", "random_packing",
-           "xli2s_p2s5_formula"]
+           "volume_series", "xli2s_p2s5_formula"]

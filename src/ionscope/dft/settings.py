@@ -1,0 +1,61 @@
+"""One CP2K level of theory: functional, dispersion, basis, pseudopotentials, grids, SCF.
+
+Every label that ionscope stores carries the :class:`CP2KSettings` it was computed with
+(``as_dict()`` in its provenance), so data sets can be checked for a single level of theory.
+The presets reproduce the settings of the Li–P–S training data of Chen et al., Nat. Commun. 2025
+(CP2K, PBE, GTH pseudopotentials, DZVP-MOLOPT-SR for Li, TZVP-MOLOPT for P and S, 500 Ry /
+50 Ry), with and without Grimme's D3 (zero damping; Grimme et al., J. Chem. Phys. 132, 154104,
+2010).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CP2KSettings(BaseModel):
+    """A CP2K Quickstep (GPW) single-point setup. Energies in eV, lengths in Å, cutoffs in Ry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="preset name, recorded with every label")
+    functional: str = "PBE"
+    d3: bool = Field(description="add Grimme D3 with zero damping (CP2K DFTD3 pair potential)")
+    cutoff: float = Field(500.0, gt=0, description="plane-wave cutoff of the finest grid (Ry)")
+    rel_cutoff: float = Field(50.0, gt=0, description="relative cutoff of the multigrid (Ry)")
+    basis: dict[str, str] = {"Li": "DZVP-MOLOPT-SR-GTH", "P": "TZVP-MOLOPT-GTH",
+                             "S": "TZVP-MOLOPT-GTH"}
+    pseudopotential: dict[str, str] = {"Li": "GTH-PBE-q3", "P": "GTH-PBE-q5", "S": "GTH-PBE-q6"}
+    basis_file: str = "BASIS_MOLOPT"
+    pseudopotential_file: str = "GTH_POTENTIALS"
+    eps_scf: float = Field(1e-6, gt=0)
+    max_scf: int = Field(50, gt=0, description="inner OT steps per outer SCF cycle")
+    max_outer_scf: int = Field(10, gt=0)
+    eps_default: float = 1e-12
+
+    @property
+    def level_of_theory(self) -> str:
+        """A short label such as ``PBE-D3(0)`` or ``PBE``."""
+        return f"{self.functional}-D3(0)" if self.d3 else self.functional
+
+    def check_species(self, symbols, where: str = "") -> None:
+        """Refuse elements that have no basis set or pseudopotential in these settings."""
+        missing = sorted(set(symbols) - (set(self.basis) & set(self.pseudopotential)))
+        if missing:
+            raise ValueError(f"{where or 'frames'}: no basis set / pseudopotential for "
+                             f"{missing} in CP2K settings {self.name!r}")
+
+
+PRESETS: dict[str, CP2KSettings] = {
+    "lips-pbe-d3": CP2KSettings(name="lips-pbe-d3", d3=True),
+    "lips-pbe": CP2KSettings(name="lips-pbe", d3=False),
+}
+"""``lips-pbe-d3``: the papers' level (default); ``lips-pbe``: the level of the stored AIMD labels."""
+
+
+def get_preset(name: str) -> CP2KSettings:
+    """A preset by name; the error lists the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown CP2K preset {name!r}; known: {', '.join(PRESETS)}") from None

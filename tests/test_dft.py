@@ -1,0 +1,212 @@
+"""ionscope.dft: CP2K labels (the real program), analytic D3, and curation to one level of theory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.units import Bohr, Hartree
+
+from ionscope.dft import CP2KSettings, curate, d3_terms, get_preset, label_frames
+from ionscope.dft.compare import level_evidence
+from ionscope.dft.cp2k import run_single_point
+from ionscope.io import open_trajectory
+
+needs_cp2k = pytest.mark.skipif(shutil.which("cp2k.popt") is None,
+                                reason="CP2K not installed (apt-get install cp2k)")
+
+# A cheap level for the tiny cell: the data's basis family, double-zeta for every element, 150 Ry.
+TINY = CP2KSettings(name="tiny", d3=False, cutoff=150, rel_cutoff=30,
+                    basis={"Li": "DZVP-MOLOPT-SR-GTH", "P": "DZVP-MOLOPT-SR-GTH",
+                           "S": "DZVP-MOLOPT-SR-GTH"}, eps_scf=1e-5, eps_default=1e-10)
+
+
+def li2s(rattle: float = 0.0, seed: int = 0):
+    """Antifluorite Li2S, conventional cell (12 atoms), optionally rattled."""
+    atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
+    if rattle:
+        atoms.rattle(rattle, seed=seed)
+    return atoms
+
+
+def cp2k_force_sum(output):
+    """CP2K's printed sum of the atomic forces, in eV/Å."""
+    line = next(ln for ln in output.read_text().splitlines() if "SUM OF ATOMIC FORCES" in ln)
+    return np.array([float(v) for v in line.split()[4:7]]) * Hartree / Bohr
+
+
+def test_d3_forces_and_virial_are_energy_derivatives():
+    atoms = li2s(0.1)
+    symbols, pos, cell = atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array
+    terms = d3_terms(symbols, pos, cell)
+    assert terms.energy < 0
+    h = 1e-6  # small: the real-space cutoff makes the energy step where a pair crosses it
+    shifted = pos.copy()
+    shifted[3, 1] += h
+    up = d3_terms(symbols, shifted, cell).energy
+    shifted[3, 1] -= 2 * h
+    down = d3_terms(symbols, shifted, cell).energy
+    assert -(up - down) / (2 * h) == pytest.approx(terms.forces[3, 1], abs=1e-6)
+    for i in range(3):
+        strain = np.eye(3)
+        strain[i, i] += h
+        up = d3_terms(symbols, pos @ strain.T, cell @ strain.T).energy
+        strain[i, i] -= 2 * h
+        down = d3_terms(symbols, pos @ strain.T, cell @ strain.T).energy
+        assert -(up - down) / (2 * h) == pytest.approx(terms.virial[i, i], abs=1e-5)
+
+
+@needs_cp2k
+def test_cp2k_d3_difference_equals_analytic_d3(tmp_path):
+    """CP2K PBE-D3 minus CP2K PBE is the analytic D3 of the dftd3 package (what curation adds)."""
+    atoms = li2s(0.15, seed=3)
+    args = (atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array)
+    pbe = run_single_point(tmp_path / "pbe", *args, TINY)
+    wfn = tmp_path / "pbe" / "frame-RESTART.wfn"
+    pbe_d3 = run_single_point(tmp_path / "d3", *args, TINY.model_copy(update={"d3": True}),
+                              restart_wfn=wfn)
+    d3 = d3_terms(*args)
+    assert pbe_d3.energy - pbe.energy == pytest.approx(d3.energy, abs=2e-4 * len(atoms))
+    assert np.abs(pbe_d3.forces - pbe.forces - d3.forces).max() < 2e-3
+    assert np.abs(pbe_d3.virial - pbe.virial - d3.virial).max() < 0.02
+    assert pbe_d3.scf_steps < pbe.scf_steps  # D3 leaves the density alone: the restart converges
+
+
+@needs_cp2k
+def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
+    frames = [li2s(0.05, seed=1), li2s(0.10, seed=2)]
+    out = tmp_path / "li2s"
+    report = label_frames(frames, out, TINY, sources=["a", "b"], progress=False)
+    assert report.labelled == [0, 1] and not report.failed and report.reused == 0
+    traj = open_trajectory(out)
+    assert traj.n_frames == 2 and list(traj.symbols) == frames[0].get_chemical_symbols()
+    np.testing.assert_allclose(traj[1].positions, frames[1].positions, atol=1e-5)
+    forces = np.load(out / "set.000" / "force.npy").reshape(2, -1, 3)
+    for k in range(2):   # the parsed forces add up to CP2K's own "SUM OF ATOMIC FORCES" line
+        np.testing.assert_allclose(forces[k].sum(axis=0),
+                                   cp2k_force_sum(out / "work" / f"frame-{k:05d}" / "cp2k.out"),
+                                   atol=1e-4)
+    assert np.abs(forces[1]).max() > np.abs(forces[0]).max()  # larger rattle, larger forces
+    virial = np.load(out / "set.000" / "virial.npy").reshape(2, 3, 3)
+    np.testing.assert_allclose(virial, np.swapaxes(virial, 1, 2), atol=1e-3)
+    meta = json.loads((out / "labels.json").read_text())
+    assert meta["level_of_theory"] == "PBE" and meta["parameters"]["settings"]["cutoff"] == 150
+    assert [f["source"] for f in meta["frames"]] == ["a", "b"]
+    # the second frame started from the first one's wavefunction
+    assert "WFN_RESTART_FILE_NAME" in (out / "work" / "frame-00001" / "cp2k.inp").read_text()
+    energies = np.load(out / "set.000" / "energy.npy")
+    again = label_frames(frames, out, TINY, progress=False)
+    assert again.reused == 2
+    np.testing.assert_array_equal(np.load(out / "set.000" / "energy.npy"), energies)
+    # a changed frame is recomputed, the unchanged one reused
+    frames[1] = li2s(0.12, seed=2)
+    changed = label_frames(frames, out, TINY, progress=False)
+    assert changed.reused == 1 and np.load(out / "set.000" / "energy.npy")[0] == energies[0]
+
+
+@needs_cp2k
+def test_failed_frames_are_reported_and_never_stored(tmp_path):
+    unconverged = TINY.model_copy(update={"max_scf": 2, "max_outer_scf": 1, "eps_scf": 1e-9})
+    report = label_frames([li2s(0.1)], tmp_path / "bad", unconverged, progress=False)
+    assert report.labelled == [] and "SCF did not converge" in report.failed[0]
+    assert not (tmp_path / "bad" / "set.000").exists()
+    timed_out = label_frames([li2s(0.1)], tmp_path / "slow", TINY, timeout=0.5, progress=False)
+    assert "timed out" in timed_out.failed[0]
+    meta = json.loads((tmp_path / "slow" / "labels.json").read_text())
+    assert meta["frames"] == [] and "timed out" in meta["failed"][0]["reason"]
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_cp2k_reproduces_stored_labels_of_the_data(shared_data, tmp_path):
+    """The stored labels of the elemental S AIMD system are PBE without D3 (the level the data
+    carries for its AIMD systems): CP2K at the data's settings reproduces them, and the analytic
+    D3 puts PBE-D3 visibly further away (the evidence ``ionscope dft compare`` prints)."""
+    stored = shared_data / "lips-dft" / "S"
+    atoms = open_trajectory(stored).atoms(0)
+    label_frames([atoms], tmp_path / "S", get_preset("lips-pbe"), mpi=2, sources=[f"{stored}#0"],
+                 progress=False)
+    evidence = level_evidence(stored, tmp_path / "S")
+    assert evidence.level == "PBE"
+    assert evidence.energy_vs_pbe < 2 and evidence.energy_vs_pbe_d3 > 50      # meV/atom
+    assert evidence.force_vs_pbe < 5 and evidence.force_vs_pbe_d3 > 10        # meV/Å
+    assert evidence.stress_vs_pbe < 0.3                                       # GPa
+
+
+def _copy_system(src, dst, frames):
+    dst.mkdir(parents=True)
+    for name in ("type.raw", "type_map.raw"):
+        shutil.copyfile(src / name, dst / name)
+    (dst / "set.000").mkdir()
+    for path in (src / "set.000").glob("*.npy"):
+        np.save(dst / "set.000" / path.name, np.load(path)[:frames])
+
+
+def test_curate_adds_then_removes_d3_exactly(shared_data, tmp_path):
+    data = tmp_path / "data"
+    _copy_system(shared_data / "lips-dft" / "S", data / "S", 4)
+    _copy_system(shared_data / "lips-dft" / "glass-iter0-002", data / "glass-iter0-002", 2)
+    rows = {r.system: r for r in curate(data, tmp_path / "d3", progress=False)}
+    assert rows["S"].action == "added D3" and rows["glass-iter0-002"].action == "kept"
+    assert rows["S"].d3_energy_per_atom < 0 and rows["S"].d3_pressure_gpa < 0
+    raised = np.load(tmp_path / "d3" / "S" / "set.000" / "energy.npy")
+    original = np.load(data / "S" / "set.000" / "energy.npy")
+    assert np.all(raised < original)
+    np.testing.assert_array_equal(np.load(tmp_path / "d3" / "glass-iter0-002" / "set.000" /
+                                          "energy.npy"),
+                                  np.load(data / "glass-iter0-002" / "set.000" / "energy.npy"))
+    back = curate(tmp_path / "d3", tmp_path / "pbe", target="PBE",
+                  levels={"*": "PBE-D3(0)"}, progress=False)
+    assert {r.action for r in back} == {"removed D3"}
+    for name in ("energy", "force", "virial", "coord", "box"):
+        np.testing.assert_allclose(np.load(tmp_path / "pbe" / "S" / "set.000" / f"{name}.npy"),
+                                   np.load(data / "S" / "set.000" / f"{name}.npy"),
+                                   rtol=0, atol=1e-9)
+    report = (tmp_path / "d3" / "curation.md").read_text()
+    assert "| S | 4 | 32 | PBE | added D3 |" in report
+    assert json.loads((tmp_path / "d3" / "curation.json").read_text())["level_of_theory"] == \
+        "PBE-D3(0)"
+
+
+def test_curate_refuses_unknown_levels(shared_data, tmp_path):
+    data = tmp_path / "data"
+    _copy_system(shared_data / "lips-dft" / "S", data / "S", 1)
+    with pytest.raises(ValueError, match="S: level of theory unknown"):
+        curate(data, tmp_path / "out", levels={"glass*": "PBE"}, progress=False)
+    with pytest.raises(ValueError, match="'B3LYP' is not one of"):
+        curate(data, tmp_path / "out", levels={"*": "B3LYP"}, progress=False)
+    with pytest.raises(ValueError, match="must not be written inside"):
+        curate(data, data / "curated", progress=False)
+
+
+@needs_cp2k
+def test_label_frames_through_dpdispatcher(tmp_path):
+    """The same labels through dpdispatcher's local shell (what SLURM/PBS/LSF use remotely)."""
+    pytest.importorskip("dpdispatcher")
+    report = label_frames([li2s(0.05, seed=1)], tmp_path / "out", TINY, progress=False,
+                          dispatch={}, workdir=tmp_path / "work")
+    assert report.labelled == [0] and not report.failed
+    assert (tmp_path / "work" / "frame-00000" / "cp2k.out").exists()
+    forces = np.load(tmp_path / "out" / "set.000" / "force.npy").reshape(-1, 3)
+    np.testing.assert_allclose(forces.sum(axis=0), cp2k_force_sum(
+        tmp_path / "work" / "frame-00000" / "cp2k.out"), atol=1e-4)
+
+
+@needs_cp2k
+def test_cli_labels_a_volume_series_and_reports_failures(tmp_path, capsys):
+    from ionscope.cli import main
+
+    li2s().write(tmp_path / "li2s.extxyz")
+    code = main(["dft", "label", str(tmp_path / "li2s.extxyz"), "--out", str(tmp_path / "eos"),
+                 "--preset", "lips-pbe", "--volumes", "0.97,1.03", "--timeout", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 1 and "0 frames labelled at PBE (0 reused), 2 failed" in out
+    assert "timed out" in out
+    meta = json.loads((tmp_path / "eos" / "labels.json").read_text())
+    assert [f["index"] for f in meta["failed"]] == [0, 1]
+    assert main(["dft", "label", str(tmp_path / "li2s.extxyz"), "--out", str(tmp_path / "x"),
+                 "--volumes", "0.9,-1"]) == 2
+    assert "volume factors must be positive" in capsys.readouterr().err
