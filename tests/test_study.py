@@ -260,6 +260,29 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
 
 
 @needs_lammps
+def test_study_report_has_direct_sq_collective_conductivity_and_haven_ratio(tiny_run):
+    """The study uses the direct S(Q) (its ⟨b²⟩-normalised intensity is ≥ 0 down to 2π/L on
+    these ~100-atom cells) and reports σ from the collective MSD and the Haven ratio beside σ_NE."""
+    report = tiny_run / "report"
+    page = (report / "index.html").read_text()
+    for figure in ("iq_neutron", "iq_xray", "conductivity"):
+        assert (report / f"{figure}.png").stat().st_size > 5_000, figure
+        assert f"src='{figure}.png'" in page and (report / f"{figure}.csv").exists()
+    for system in ("beta", "glass"):
+        structure = json.loads((tiny_run / system / "analysis-800K" / "summary.json").read_text())
+        assert structure["summary"]["structure"]["S(Q) method"] == "direct"
+        sq = np.genfromtxt(tiny_run / system / "analysis-800K" / "structure" / "sq.csv", delimiter=",", names=True)
+        assert np.all(sq["I_neutron"] >= 0) and np.all(sq["I_xray"] >= 0) and sq["Q"].min() < 1.0
+    summary = json.loads((report / "summary.json").read_text())["summary"]["systems"]["beta"]
+    assert set(summary["Haven ratio by T"]) == {"800 K", "1000 K"}
+    assert set(summary["sigma collective (S/cm) by T"]) == {"800 K", "1000 K"}
+    rows = np.genfromtxt(report / "conductivity.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    assert len(rows) == 6 and np.all(rows["sigma_err_S_cm"] > 0) and np.all(rows["sigma_collective_err_S_cm"] > 0)
+    band = np.genfromtxt(tiny_run / "beta" / "transport" / "arrhenius_fit.csv", delimiter=",", names=True)
+    assert np.all(band["D_high_cm2_s"] > band["D_fit_cm2_s"]) and np.all(band["D_fit_cm2_s"] > band["D_low_cm2_s"])
+
+
+@needs_lammps
 def test_rerun_skips_everything_and_a_changed_temperature_reruns_only_its_branch(tiny_run, tmp_path):
     from ionscope.workflow.run import run_study
 

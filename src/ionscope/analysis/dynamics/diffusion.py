@@ -10,9 +10,11 @@ origins), so the least-squares error of one MSD curve is far too small, and the 
 short-block slopes describes a short-block estimate, not the full-run D. The full-run slope is
 a linear functional of the MSD, Σ_τ a_τ MSD(τ), and the MSD is the mean over ions of each
 ion's own time-averaged MSD, so D = mean_i D_i of per-ion slopes on the same lags: its
-standard error is std(D_i)/√N. This carries the full covariance of the MSD points (as the
-generalised least squares of kinisi, McCluskey et al., J. Chem. Theory Comput. 2024), without
-assuming Gaussian displacements; it assumes the ions' MSDs are uncorrelated with each other.
+standard error is std(D_i)/√N. This is the exact variance of the least-squares D under the
+full covariance of the MSD points, without assuming Gaussian displacements (kinisi models that
+covariance instead and fits by generalised least squares, McCluskey et al., J. Chem. Theory
+Comput. (2024), doi:10.1021/acs.jctc.4c01249); it assumes the ions' MSDs are uncorrelated with
+each other (ions moving in rigid pairs make it √2 too small).
 
 The collective MSD is a single trajectory of a sum of many displacements, hence Gaussian; its
 slope error comes from the exact covariance of the time-averaged MSD of a Brownian path
@@ -70,11 +72,10 @@ def brownian_msd_covariance(n_frames: int, lags: np.ndarray) -> np.ndarray:
     return cov
 
 
-def _ols_weights(t: np.ndarray) -> np.ndarray:
-    """Rows that give the least-squares slope and intercept as weighted sums of y(t)."""
+def _slope_weights(t: np.ndarray) -> np.ndarray:
+    """Weights a(t) that give the least-squares slope of y(t) as Σ a(t) y(t)."""
     dt = t - t.mean()
-    slope = dt / np.sum(dt ** 2)
-    return np.vstack([slope, 1.0 / len(t) - t.mean() * slope])
+    return dt / np.sum(dt ** 2)
 
 
 def brownian_slope_error(n_frames: int, dt: float, window: tuple[float, float],
@@ -87,7 +88,7 @@ def brownian_slope_error(n_frames: int, dt: float, window: tuple[float, float],
     if len(lag) < 2:
         raise ValueError(f"fit window {window} ps holds fewer than two MSD points")
     lag = np.unique(lag[np.linspace(0, len(lag) - 1, min(max_lags, len(lag))).astype(int)])
-    a = _ols_weights(lag * dt)[0]
+    a = _slope_weights(lag * dt)
     # 3D, step variance 2 D dt per axis, D = 1: cov = 3 (2 dt)² C; slope = 6
     return float(np.sqrt(3 * (2 * dt) ** 2 * a @ brownian_msd_covariance(n_frames, lag) @ a) / 6)
 
@@ -127,8 +128,8 @@ def diffusion_coefficient(traj, species: str = "Li", n_blocks: int = 5,
     fitted[0] = False
     if fitted.sum() < 2:
         raise ValueError(f"fit window {w_full} ps holds fewer than two MSD points")
-    weights = np.zeros((2, len(times)))
-    weights[:, fitted] = _ols_weights(lag_time[fitted])
+    weights = np.zeros((1, len(times)))
+    weights[0, fitted] = _slope_weights(lag_time[fitted])
     full = MSD(species, drift=drift, lags="all").run(traj, start=start, stop=stop, step=step,
                                                      progress=progress, per_atom_weights=weights).results
     slope, intercept = fit_msd(full.time, full.msd, w_full)
