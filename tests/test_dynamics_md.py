@@ -123,9 +123,9 @@ def test_collective_conductivity_agrees_with_kinisi(aimd):
     sigma = nernst_einstein(ours.D_sigma, n_li, volume, 3000.0)
     sigma_err = sigma * ours.D_sigma_err / ours.D_sigma
     assert 0 < sigma_err < sigma
-    con = ConductivityAnalyzer.from_universe(_universe(traj, pos), specie="Li", time_step=sc.scalar(DT, unit="ps"),
-                                             step_skip=sc.scalar(1), ionic_charge=sc.scalar(1.602176634e-19, unit="C"),
-                                             progress=False)
+    con = ConductivityAnalyzer.from_universe(_universe(traj, pos), specie="Li",
+                                             time_step=sc.scalar(DT, unit="ps"), step_skip=sc.scalar(1),
+                                             ionic_charge=sc.scalar(1.602176634e-19, unit="C"), progress=False)
     con.conductivity(sc.scalar(0.1, unit="ps"), sc.scalar(3000.0, unit="K"), progress=False,
                      random_state=np.random.RandomState(2))
     kin = sc.to_unit(con.sigma, "S/cm").values

@@ -9,7 +9,8 @@ from ase.build import bulk
 from ase.io import read
 
 from ionscope.analysis.structure import (
-    NEUTRON_B, RDF, AnionSpeciation, BondAngles, DirectStructureFactor, PairEntropy, Steinhardt, VoronoiVolume, classify_units,
+    NEUTRON_B, RDF, AnionSpeciation, BondAngles, DirectStructureFactor, PairEntropy, Steinhardt,
+    VoronoiVolume, classify_units,
     composition_profile, coordination_numbers, crystallinity, order_profile, structure_factors,
     voronoi_volumes, xray_form_factor, xrd_pattern)
 from ionscope.analysis.structure.structure_factor import partial_structure_factors

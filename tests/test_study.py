@@ -192,7 +192,8 @@ def test_transport_step_reports_collective_sigma_haven_ratio_and_the_arrhenius_b
     assert out["Ea_eV"] == pytest.approx(0.3, rel=1e-6)
     band = np.genfromtxt(work / "arrhenius_fit.csv", delimiter=",", names=True)
     np.testing.assert_allclose(band["D_fit_cm2_s"],
-                               1e-3 * np.exp(-0.3 / (kb * 1000 / band["inv_T_1000_per_K"])), rtol=1e-4)  # CSV: 6 digits
+                               1e-3 * np.exp(-0.3 / (kb * 1000 / band["inv_T_1000_per_K"])),
+                               rtol=1e-4)   # the CSV keeps 6 digits
     width = np.log(band["D_high_cm2_s"] / band["D_low_cm2_s"])
     assert np.all(width > 0) and width[-1] > 3 * width[0]      # wider at 300 K than at 1000 K
     assert out["sigma_extrapolated_err_S_cm"] / out["sigma_extrapolated_S_cm"] == pytest.approx(

@@ -119,9 +119,9 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
                                      {n: (c["Q"], c[f"S_{kind}"]) for n, c in sq.items()}, "Q (Å⁻¹)",
                                      "S(Q) (offset by 0.5)", f"{kind} structure factor", offset=0.5,
                                      x="Q_inv_A", y=f"S_{kind}"))
-            structure[-1]["caption"] = (f"Faber–Ziman {kind} S(Q) (direct: every reciprocal vector of "
-                                        "the cell). As Q → 0 it tends to 1 − ⟨w²⟩/⟨w⟩², negative for "
-                                        "neutrons on Li thiophosphates (b_Li < 0).")
+            structure[-1]["caption"] = (f"Faber–Ziman {kind} S(Q) (direct: every reciprocal vector "
+                                        "of the cell). As Q → 0 it tends to 1 − ⟨w²⟩/⟨w⟩², negative "
+                                        "for neutrons on Li thiophosphates (b_Li < 0).")
             if all(f"I_{kind}" in c for c in sq.values()):
                 structure.append(_figure(out_dir, f"iq_{kind}", figs.overlay_figure,
                                          {n: (c["Q"], c[f"I_{kind}"]) for n, c in sq.items()}, "Q (Å⁻¹)",

@@ -195,8 +195,9 @@ def transport_runner(system, spec):
         sigma = np.array([nernst_einstein(r["D_cm2_s"], r["n_carriers"], r["volume_A3"], r["T"])
                           for r in rows])
         # collective (charge) MSD: σ without assuming uncorrelated ions, and the Haven ratio
-        D_sig, D_sig_err, haven, haven_err = (np.array([r.get(k, np.nan) for r in rows], float) for k in
-                                              ("D_sigma_cm2_s", "D_sigma_err_cm2_s", "haven_ratio", "haven_ratio_err"))
+        D_sig, D_sig_err, haven, haven_err = (
+            np.array([r.get(k, np.nan) for r in rows], float)
+            for k in ("D_sigma_cm2_s", "D_sigma_err_cm2_s", "haven_ratio", "haven_ratio_err"))
         to_sigma = np.array([nernst_einstein(1.0, r["n_carriers"], r["volume_A3"], r["T"]) for r in rows])
         out = {"system": system.name, "T_K": T, "D_cm2_s": D, "D_err_cm2_s": D_err,
                "sigma_S_cm": sigma, "sigma_err_S_cm": to_sigma * D_err,
@@ -215,8 +216,8 @@ def transport_runner(system, spec):
                        sigma_extrapolated_S_cm=float(s_T), sigma_extrapolated_err_S_cm=float(s_err),
                        arrhenius_covariance=fit.covariance)
             band = figs.arrhenius_band(out)
-            write_csv(work / "arrhenius_fit.csv", ["inv_T_1000_per_K", "D_fit_cm2_s", "D_low_cm2_s", "D_high_cm2_s"],
-                      list(band))
+            write_csv(work / "arrhenius_fit.csv",
+                      ["inv_T_1000_per_K", "D_fit_cm2_s", "D_low_cm2_s", "D_high_cm2_s"], list(band))
         write_csv(work / "arrhenius.csv", ["T_K", "inv_T_1000_per_K", "D_cm2_s", "D_err_cm2_s", "sigma_S_cm",
                                            "sigma_err_S_cm", "sigma_collective_S_cm",
                                            "sigma_collective_err_S_cm", "haven_ratio", "haven_ratio_err"],

@@ -10,7 +10,7 @@ from .structure_factor import NEUTRON_B, DirectStructureFactor, structure_factor
 from .voronoi import VoronoiVolume, voronoi_volumes
 from .xrd import crystallinity, xrd_pattern
 
-__all__ = ["AnionSpeciation", "BondAngles", "DirectStructureFactor", "NEUTRON_B", "PairEntropy", "RDF", "Steinhardt",
-           "VoronoiVolume", "classify_units", "composition_profile", "coordination_numbers",
+__all__ = ["AnionSpeciation", "BondAngles", "DirectStructureFactor", "NEUTRON_B", "PairEntropy", "RDF",
+           "Steinhardt", "VoronoiVolume", "classify_units", "composition_profile", "coordination_numbers",
            "crystallinity", "find_interfaces", "mean_bond_length", "order_profile",
            "structure_factors", "voronoi_volumes", "xray_form_factor", "xrd_pattern"]
