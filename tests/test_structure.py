@@ -438,3 +438,18 @@ def test_crystallinity_separates_crystal_from_glass(beta_cif, glass_atoms):
     glass = xrd_pattern(glass_atoms)
     assert crystallinity(crystal.two_theta, crystal.intensity).crystallinity > 0.8
     assert crystallinity(glass.two_theta, glass.intensity).crystallinity < 0.3
+
+
+def test_structure_analysis_uses_the_direct_sq_and_keeps_the_g_of_r_route(glass_atoms, tmp_path):
+    from ionscope.workflow.structure import analyse_structure
+
+    direct = analyse_structure(glass_atoms, "direct", tmp_path)
+    via_g = analyse_structure(glass_atoms, "via-g", tmp_path, sq_method="g(r)")
+    assert direct["S(Q) method"] == "direct" and via_g["S(Q) method"] == "g(r)"
+    sq = np.genfromtxt(tmp_path / "direct" / "sq.csv", delimiter=",", names=True)
+    assert {"Q", "S_neutron", "S_xray", "I_neutron", "I_xray", "S_LiS"} <= set(sq.dtype.names)
+    assert sq["Q"].min() < 2 * np.pi / 8.0 and np.all(sq["I_neutron"] >= 0)
+    assert np.genfromtxt(tmp_path / "via-g" / "sq.csv", delimiter=",", names=True)["Q"].min() == \
+        pytest.approx(2 * np.pi / 8.0)
+    with pytest.raises(ValueError, match="sq_method"):
+        analyse_structure(glass_atoms, "bad", tmp_path, sq_method="debye")
