@@ -102,3 +102,32 @@ def test_self_van_hove_agrees_with_pymatgen(aimd):
         mean_ours = np.trapezoid(r_ref * mine, r_ref)
         assert mean_ours == pytest.approx(mean_ref, rel=0.05)
         assert np.corrcoef(mine, ref)[0, 1] > 0.9
+
+
+def test_collective_conductivity_agrees_with_kinisi(aimd):
+    """σ from the collective (charge) MSD of the real Li3PS4 run against kinisi's
+    ConductivityAnalyzer (mean-squared charge displacement, Bayesian fit) on the same frames, and
+    the Haven ratio with its error."""
+    pytest.importorskip("kinisi")
+    import scipp as sc
+    from kinisi.analyze import ConductivityAnalyzer
+
+    from ionscope.analysis.dynamics import nernst_einstein
+
+    traj, pos = aimd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotDiffusiveWarning)
+        ours = diffusion_coefficient(traj, "Li", n_blocks=4, drift=None)
+    volume = abs(np.linalg.det(traj[0].cell))
+    n_li = len(traj.indices("Li"))
+    sigma = nernst_einstein(ours.D_sigma, n_li, volume, 3000.0)
+    sigma_err = sigma * ours.D_sigma_err / ours.D_sigma
+    assert 0 < sigma_err < sigma
+    con = ConductivityAnalyzer.from_universe(_universe(traj, pos), specie="Li",
+                                             time_step=sc.scalar(DT, unit="ps"), step_skip=sc.scalar(1),
+                                             ionic_charge=sc.scalar(1.602176634e-19, unit="C"), progress=False)
+    con.conductivity(sc.scalar(0.1, unit="ps"), sc.scalar(3000.0, unit="K"), progress=False,
+                     random_state=np.random.RandomState(2))
+    kin = sc.to_unit(con.sigma, "S/cm").values
+    assert abs(sigma - kin.mean()) < sigma_err + kin.std()
+    assert 0 < ours.haven_ratio_err and abs(ours.haven_ratio - ours.D / ours.D_sigma) < 1e-12

@@ -159,6 +159,50 @@ def test_pipeline_never_replaces_a_finished_result_with_a_partial_one(tmp_path):
     assert (tmp_path / "b" / "out.txt").read_text() == "AB2" and not (tmp_path / "b.partial").exists()
 
 
+def test_transport_step_reports_collective_sigma_haven_ratio_and_the_arrhenius_band(tmp_path):
+    """The transport task from per-temperature analysis summaries: σ from the collective MSD
+    beside σ_NE, the Haven ratio with its error, and the 1σ band of the Arrhenius fit (its centre
+    is the fit, it widens away from the data) in arrhenius_fit.csv and the figures."""
+    from types import SimpleNamespace
+
+    from ionscope.analysis.dynamics import nernst_einstein
+    from ionscope.report import study_figures as figs
+    from ionscope.workflow.study_steps import transport_runner
+
+    kb = 8.617333262e-5
+    deps = {}
+    for T in (600.0, 800.0, 1000.0):
+        D = 1e-3 * np.exp(-0.3 / (kb * T))
+        folder = tmp_path / f"analysis-{T:g}K"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"summary": {
+            "T": T, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D, "D_sigma_cm2_s": 2 * D,
+            "D_sigma_err_cm2_s": D, "haven_ratio": 0.5, "haven_ratio_err": 0.25, "diffusive": True,
+            "n_carriers": 48, "volume_A3": 1500.0}}))
+        deps[f"x/analysis-{T:g}K"] = folder
+    work = tmp_path / "transport"
+    work.mkdir()
+    transport_runner(SimpleNamespace(name="glass"), SimpleNamespace(sigma_T=300.0))(work, deps)
+    out = json.loads((work / "summary.json").read_text())["summary"]
+    sigma_ne = nernst_einstein(1e-3 * np.exp(-0.3 / (kb * 800)), 48, 1500.0, 800.0)
+    assert out["sigma_collective_S_cm"][1] == pytest.approx(2 * sigma_ne, rel=1e-9)
+    assert out["sigma_collective_err_S_cm"][1] == pytest.approx(sigma_ne, rel=1e-9)
+    assert out["sigma_err_S_cm"][1] == pytest.approx(0.05 * sigma_ne, rel=1e-9)
+    assert out["haven_ratio"] == [0.5] * 3 and out["haven_ratio_err"] == [0.25] * 3
+    assert out["Ea_eV"] == pytest.approx(0.3, rel=1e-6)
+    band = np.genfromtxt(work / "arrhenius_fit.csv", delimiter=",", names=True)
+    np.testing.assert_allclose(band["D_fit_cm2_s"],
+                               1e-3 * np.exp(-0.3 / (kb * 1000 / band["inv_T_1000_per_K"])),
+                               rtol=1e-4)   # the CSV keeps 6 digits
+    width = np.log(band["D_high_cm2_s"] / band["D_low_cm2_s"])
+    assert np.all(width > 0) and width[-1] > 3 * width[0]      # wider at 300 K than at 1000 K
+    assert out["sigma_extrapolated_err_S_cm"] / out["sigma_extrapolated_S_cm"] == pytest.approx(
+        width[-1] / 2, rel=1e-2)
+    assert (work / "arrhenius.png").stat().st_size > 5_000
+    figs.conductivity_figure({"glass": out}, tmp_path / "conductivity.png")
+    assert (tmp_path / "conductivity.png").stat().st_size > 5_000
+
+
 # --- a real study ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -214,6 +258,29 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     (report / "sigma.png").unlink()
     assert main(["report", str(tiny_run)]) == 0     # rebuilt from the finished tasks
     assert (report / "sigma.png").exists()
+
+
+@needs_lammps
+def test_study_report_has_direct_sq_collective_conductivity_and_haven_ratio(tiny_run):
+    """The study uses the direct S(Q) (its ⟨b²⟩-normalised intensity is ≥ 0 down to 2π/L on
+    these ~100-atom cells) and reports σ from the collective MSD and the Haven ratio beside σ_NE."""
+    report = tiny_run / "report"
+    page = (report / "index.html").read_text()
+    for figure in ("iq_neutron", "iq_xray", "conductivity"):
+        assert (report / f"{figure}.png").stat().st_size > 5_000, figure
+        assert f"src='{figure}.png'" in page and (report / f"{figure}.csv").exists()
+    for system in ("beta", "glass"):
+        structure = json.loads((tiny_run / system / "analysis-800K" / "summary.json").read_text())
+        assert structure["summary"]["structure"]["S(Q) method"] == "direct"
+        sq = np.genfromtxt(tiny_run / system / "analysis-800K" / "structure" / "sq.csv", delimiter=",", names=True)
+        assert np.all(sq["I_neutron"] >= 0) and np.all(sq["I_xray"] >= 0) and sq["Q"].min() < 1.0
+    summary = json.loads((report / "summary.json").read_text())["summary"]["systems"]["beta"]
+    assert set(summary["Haven ratio by T"]) == {"800 K", "1000 K"}
+    assert set(summary["sigma collective (S/cm) by T"]) == {"800 K", "1000 K"}
+    rows = np.genfromtxt(report / "conductivity.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    assert len(rows) == 6 and np.all(rows["sigma_err_S_cm"] > 0) and np.all(rows["sigma_collective_err_S_cm"] > 0)
+    band = np.genfromtxt(tiny_run / "beta" / "transport" / "arrhenius_fit.csv", delimiter=",", names=True)
+    assert np.all(band["D_high_cm2_s"] > band["D_fit_cm2_s"]) and np.all(band["D_fit_cm2_s"] > band["D_low_cm2_s"])
 
 
 @needs_lammps

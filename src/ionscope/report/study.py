@@ -68,6 +68,12 @@ def headline(data: dict, study) -> dict:
             "D (cm2/s) by T": dict(zip([f"{T:g} K" for T in tr.get("T_K", [])], tr.get("D_cm2_s", []))),
             f"sigma({study.analysis.sigma_T:g} K) (S/cm)": tr.get("sigma_extrapolated_S_cm"),
             f"sigma({study.analysis.sigma_T:g} K) error (S/cm)": tr.get("sigma_extrapolated_err_S_cm"),
+            **{f"{label} by T": {f"{T:g} K": f"{v:.3g} ± {e:.2g}" for T, v, e in
+                                 zip(tr.get("T_K", []), tr.get(key, []), tr.get(err, []))}
+               for label, key, err in (("sigma NE (S/cm)", "sigma_S_cm", "sigma_err_S_cm"),
+                                       ("sigma collective (S/cm)", "sigma_collective_S_cm",
+                                        "sigma_collective_err_S_cm"),
+                                       ("Haven ratio", "haven_ratio", "haven_ratio_err"))},
             "P-S bond length (A)": st.get("P-S bond length (Å)"),
             "Li-S coordination": st.get("Li-S coordination"),
             "anion P fractions": st.get("anion P fractions"),
@@ -113,6 +119,15 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
                                      {n: (c["Q"], c[f"S_{kind}"]) for n, c in sq.items()}, "Q (Å⁻¹)",
                                      "S(Q) (offset by 0.5)", f"{kind} structure factor", offset=0.5,
                                      x="Q_inv_A", y=f"S_{kind}"))
+            structure[-1]["caption"] = (f"Faber–Ziman {kind} S(Q) (direct: every reciprocal vector "
+                                        "of the cell). As Q → 0 it tends to 1 − ⟨w²⟩/⟨w⟩², negative "
+                                        "for neutrons on Li thiophosphates (b_Li < 0).")
+            if all(f"I_{kind}" in c for c in sq.values()):
+                structure.append(_figure(out_dir, f"iq_{kind}", figs.overlay_figure,
+                                         {n: (c["Q"], c[f"I_{kind}"]) for n, c in sq.items()}, "Q (Å⁻¹)",
+                                         "I(Q)/(N⟨w²⟩) (offset by 0.5)",
+                                         f"{kind} scattering normalised by ⟨w²⟩ (≥ 0)", offset=0.5,
+                                         x="Q_inv_A", y=f"I_{kind}"))
         angles = {n: _csv(d["folders"][min(d["folders"])] / "structure" / "angles.csv")
                   for n, d in data.items() if d["folders"]}
         structure.append(_figure(out_dir, "angles_SPS", figs.overlay_figure,
@@ -142,8 +157,9 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
                   ((n, *row) for n, t in trans.items()
                    for row in zip(t["T_K"], t["D_cm2_s"], t["D_err_cm2_s"], t["sigma_S_cm"])))
         transport.append({"png": path.name, "csv": ["arrhenius.csv"],
-                          "caption": "Li diffusion coefficients (block-averaged errors) and weighted "
-                                     "Arrhenius fits; dashed: extrapolation."})
+                          "caption": "Li diffusion coefficients (1σ: standard error of the full-run "
+                                     "slope from the per-ion slopes) and weighted Arrhenius fits; "
+                                     "dashed: extrapolation; band: 1σ of the fit."})
         path = out_dir / "sigma.png"
         figs.sigma_figure(trans, path)
         _rows_csv(out_dir / "sigma.csv", ["system", "T_K", "sigma_S_cm", "sigma_err_S_cm", "Ea_eV", "Ea_err_eV"],
@@ -152,6 +168,19 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
                    for n, t in trans.items() if "sigma_extrapolated_S_cm" in t))
         transport.append({"png": path.name, "csv": ["sigma.csv"],
                           "caption": "Nernst–Einstein conductivity extrapolated along the Arrhenius fit."})
+        if any("haven_ratio" in t for t in trans.values()):
+            path = out_dir / "conductivity.png"
+            figs.conductivity_figure(trans, path)
+            keys = ("T_K", "sigma_S_cm", "sigma_err_S_cm", "sigma_collective_S_cm",
+                    "sigma_collective_err_S_cm", "haven_ratio", "haven_ratio_err")
+            _rows_csv(out_dir / "conductivity.csv", ["system", *keys],
+                      ((n, *row) for n, t in trans.items() if "haven_ratio" in t
+                       for row in zip(*(t[k] for k in keys))))
+            transport.append({"png": path.name, "csv": ["conductivity.csv"],
+                              "caption": "σ from Nernst–Einstein (self D) beside σ from the collective "
+                                         "(charge) MSD, which keeps ion–ion correlations, and the Haven "
+                                         "ratio D*/D_σ; 1σ errors (the collective MSD is one trajectory "
+                                         "of the summed displacement: its error is large)."})
     transport += _copy_per_system(data, out_dir, "dynamics.png", "dynamics",
                                   "MSD and α₂ against lag (τ_ngp dotted), self van Hove G_s, Li VDOS",
                                   every_T=True)

@@ -22,6 +22,11 @@ def dynamics_figure(title, msd, gs, vdos, path) -> Path:
     fig, ax = plt.subplots(1, 3, figsize=(14, 4.2))
     ok = msd.time > 0
     ax[0].loglog(msd.time[ok], msd.msd[ok], color="tab:blue", label="MSD")
+    if hasattr(msd, "msd_collective"):
+        coll = ok & (msd.msd_collective > 0)
+        ax[0].loglog(msd.time[coll], msd.msd_collective[coll], color="tab:blue", lw=0.8, ls=":",
+                     label="collective MSD / N")
+        ax[0].legend(fontsize=7, loc="upper left")
     ax[0].set(xlabel="lag t (ps)", ylabel="MSD (Å²)", title="Li MSD and non-Gaussian parameter")
     twin = ax[0].twinx()
     twin.semilogx(msd.time[ok], msd.alpha2[ok], color="tab:red", label="α₂")
@@ -76,8 +81,20 @@ def regions_figure(title, folder: Path, path: Path) -> Path:
     return save(fig, path)
 
 
+def arrhenius_band(s: dict, n: int = 60) -> tuple[np.ndarray, ...]:
+    """The Arrhenius fit of one system and its 1σ band from the covariance of (ln D₀, −E_a/k_B):
+    1000/T from the highest temperature to the extrapolation temperature, D, D_low, D_high."""
+    T = np.asarray(s["T_K"], float)
+    x = np.linspace(1 / T.max(), 1 / s.get("sigma_T_K", 300.0), n)
+    ln_d = np.log(s["D0_cm2_s"]) - s["Ea_eV"] / 8.617333262e-5 * x
+    cov = np.asarray(s["arrhenius_covariance"], float)
+    err = np.sqrt(cov[0, 0] + x ** 2 * cov[1, 1] + 2 * x * cov[0, 1])
+    return 1000 * x, np.exp(ln_d), np.exp(ln_d - err), np.exp(ln_d + err)
+
+
 def arrhenius_figure(systems: dict[str, dict], path) -> Path:
-    """log10 D against 1000/T with the weighted fits and E_a ± error in the legend."""
+    """log10 D against 1000/T with the weighted fits, E_a ± error in the legend, and the 1σ band
+    of the fit and its extrapolation."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.8, 4.4))
     for k, (name, s) in enumerate(systems.items()):
@@ -87,13 +104,43 @@ def arrhenius_figure(systems: dict[str, dict], path) -> Path:
         label = name
         if "Ea_eV" in s:
             label += f": E_a = {s['Ea_eV']:.2f} ± {s['Ea_err_eV']:.2f} eV"
-            x = np.linspace(1000 / T.max(), 1000 / s.get("sigma_T_K", 300.0), 50)
-            D_fit = s["D0_cm2_s"] * np.exp(-s["Ea_eV"] / (8.617333262e-5 * 1000 / x))
+            if "arrhenius_covariance" in s:
+                x, D_fit, low, high = arrhenius_band(s)
+                ax.fill_between(x, np.log10(low), np.log10(high), color=color, alpha=0.2, lw=0)
+            else:
+                x = np.linspace(1000 / T.max(), 1000 / s.get("sigma_T_K", 300.0), 50)
+                D_fit = s["D0_cm2_s"] * np.exp(-s["Ea_eV"] / (8.617333262e-5 * 1000 / x))
             ax.plot(x, np.log10(D_fit), color=color, lw=1, ls="--")
         ax.errorbar(1000 / T[ok], np.log10(D[ok]), yerr=err[ok] / (D[ok] * np.log(10)), fmt="o",
                     color=color, label=label, capsize=2)
-    ax.set(xlabel="1000/T (1/K)", ylabel="log10 D_Li (cm²/s)", title="Arrhenius")
+    ax.set(xlabel="1000/T (1/K)", ylabel="log10 D_Li (cm²/s)", title="Arrhenius (band: 1σ of the fit)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def conductivity_figure(systems: dict[str, dict], path) -> Path:
+    """σ from Nernst–Einstein (self D, uncorrelated ions) and from the collective (charge) MSD
+    against 1000/T, and the Haven ratio H_R = D*/D_σ, all with 1σ errors."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    for k, (name, s) in enumerate(systems.items()):
+        T = np.asarray(s["T_K"], float)
+        get = lambda key: np.asarray(s.get(key, np.full(len(T), np.nan)), float)  # noqa: E731
+        for key, marker, fill, text in (("sigma", "o", "full", "Nernst–Einstein"),
+                                        ("sigma_collective", "s", "none", "collective")):
+            value, err = get(f"{key}_S_cm"), get(f"{key}_err_S_cm")
+            ok = value > 0
+            ax[0].errorbar(1000 / T[ok], value[ok], yerr=np.minimum(err[ok], 0.999 * value[ok]),
+                           fmt=marker, fillstyle=fill, color=f"C{k}", capsize=2, label=f"{name}, {text}")
+        haven, haven_err = get("haven_ratio"), get("haven_ratio_err")
+        ok = np.isfinite(haven)
+        ax[1].errorbar(T[ok], haven[ok], yerr=haven_err[ok], fmt="o", color=f"C{k}", capsize=2, label=name)
+    ax[0].set(yscale="log", xlabel="1000/T (1/K)", ylabel="σ (S/cm)", title="conductivity")
+    ax[0].legend(fontsize=7)
+    ax[1].axhline(1.0, color="k", lw=0.5)
+    ax[1].set(xlabel="T (K)", ylabel="H_R = D*/D_σ", title="Haven ratio")
+    ax[1].legend(fontsize=7)
     fig.tight_layout()
     return save(fig, path)
 

@@ -126,13 +126,16 @@ def analysis_runner(system, T: float, spec):
             lags = [t for t in spec.vanhove_lags_ps if t <= span / 3] or [span / 10]  # enough origins
             gs = SelfVanHove(species, lag_times=lags).run(traj).results
             volume = float(np.mean(np.abs(np.linalg.det(frame_cells(traj, 0, None, 1)))))
-            summary.update(D_cm2_s=D.D, D_err_cm2_s=D.D_err, diffusive=bool(D.diffusive),
+            summary.update(D_cm2_s=D.D, D_err_cm2_s=D.D_err, D_sigma_cm2_s=D.D_sigma,
+                           D_sigma_err_cm2_s=D.D_sigma_err, haven_ratio=D.haven_ratio,
+                           haven_ratio_err=D.haven_ratio_err, diffusive=bool(D.diffusive),
                            D_warning=str(caught[0].message) if caught else None,
                            msd_exponent=D.exponent, fit_window_ps=list(D.window),
                            tau_ngp_ps=msd.tau_ngp, alpha2_max=msd.alpha2_max,
                            n_carriers=int(len(traj.indices(species))), volume_A3=volume)
-            write_csv(work / "msd.csv", ["time_ps", "msd_A2", "msd_x", "msd_y", "msd_z", "alpha2"],
-                      [msd.time, msd.msd, *msd.msd_xyz.T, msd.alpha2])
+            write_csv(work / "msd.csv", ["time_ps", "msd_A2", "msd_x", "msd_y", "msd_z", "alpha2",
+                                         "msd_collective_A2"],
+                      [msd.time, msd.msd, *msd.msd_xyz.T, msd.alpha2, msd.msd_collective])
             write_csv(work / "van_hove_self.csv", ["r_A"] + [f"4pir2Gs_{t:g}ps" for t in gs.time],
                       [gs.r, *gs.r2Gs])
             vdos = None
@@ -191,8 +194,16 @@ def transport_runner(system, spec):
         D_err = np.array([r["D_err_cm2_s"] for r in rows])
         sigma = np.array([nernst_einstein(r["D_cm2_s"], r["n_carriers"], r["volume_A3"], r["T"])
                           for r in rows])
+        # collective (charge) MSD: σ without assuming uncorrelated ions, and the Haven ratio
+        D_sig, D_sig_err, haven, haven_err = (
+            np.array([r.get(k, np.nan) for r in rows], float)
+            for k in ("D_sigma_cm2_s", "D_sigma_err_cm2_s", "haven_ratio", "haven_ratio_err"))
+        to_sigma = np.array([nernst_einstein(1.0, r["n_carriers"], r["volume_A3"], r["T"]) for r in rows])
         out = {"system": system.name, "T_K": T, "D_cm2_s": D, "D_err_cm2_s": D_err,
-               "sigma_S_cm": sigma, "diffusive": [r["diffusive"] for r in rows]}
+               "sigma_S_cm": sigma, "sigma_err_S_cm": to_sigma * D_err,
+               "sigma_collective_S_cm": to_sigma * D_sig, "sigma_collective_err_S_cm": to_sigma * D_sig_err,
+               "haven_ratio": haven, "haven_ratio_err": haven_err,
+               "diffusive": [r["diffusive"] for r in rows]}
         usable = D > 0
         if usable.sum() >= 2:
             fit = arrhenius(T[usable], D[usable], np.where(D_err[usable] > 0, D_err[usable], D[usable] * 0.1),
@@ -202,12 +213,20 @@ def transport_runner(system, spec):
             s_err = s_T * fit.D_extrapolated_err / fit.D_extrapolated
             out.update(Ea_eV=fit.Ea, Ea_err_eV=fit.Ea_err, D0_cm2_s=fit.D0,
                        D_extrapolated_cm2_s=fit.D_extrapolated, sigma_T_K=spec.sigma_T,
-                       sigma_extrapolated_S_cm=float(s_T), sigma_extrapolated_err_S_cm=float(s_err))
-        write_csv(work / "arrhenius.csv", ["T_K", "inv_T_1000_per_K", "D_cm2_s", "D_err_cm2_s", "sigma_S_cm"],
-                  [T, 1000 / T, D, D_err, sigma])
+                       sigma_extrapolated_S_cm=float(s_T), sigma_extrapolated_err_S_cm=float(s_err),
+                       arrhenius_covariance=fit.covariance)
+            band = figs.arrhenius_band(out)
+            write_csv(work / "arrhenius_fit.csv",
+                      ["inv_T_1000_per_K", "D_fit_cm2_s", "D_low_cm2_s", "D_high_cm2_s"], list(band))
+        write_csv(work / "arrhenius.csv", ["T_K", "inv_T_1000_per_K", "D_cm2_s", "D_err_cm2_s", "sigma_S_cm",
+                                           "sigma_err_S_cm", "sigma_collective_S_cm",
+                                           "sigma_collective_err_S_cm", "haven_ratio", "haven_ratio_err"],
+                  [T, 1000 / T, D, D_err, sigma, out["sigma_err_S_cm"], out["sigma_collective_S_cm"],
+                   out["sigma_collective_err_S_cm"], haven, haven_err])
         write_json(work / "summary.json", {"summary": out, "provenance": provenance(
             inputs={k: v / "summary.json" for k, v in deps.items()},
-            parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T; Nernst-Einstein"})})
+            parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T; Nernst-Einstein; "
+                        "collective (charge) MSD for sigma and the Haven ratio"})})
         figs.arrhenius_figure({system.name: out}, work / "arrhenius.png")
     return run
 

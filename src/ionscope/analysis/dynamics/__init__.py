@@ -1,7 +1,8 @@
-"""Transport analysis: MSD, α₂, van Hove functions, D, Arrhenius, σ, regions, VDOS."""
+"""Transport analysis: MSD, α₂, collective MSD, van Hove functions, D, Arrhenius, σ, Haven
+ratio, regions, VDOS."""
 
 from .diffusion import (A2_PER_PS_TO_CM2_PER_S, NotDiffusiveWarning, arrhenius,
-                        diffusion_coefficient, fit_msd, nernst_einstein)
+                        brownian_msd_covariance, diffusion_coefficient, fit_msd, nernst_einstein)
 from .maps import displacement_map, ion_trajectories
 from .msd import MSD, log_lags
 from .regions import REGIONS, SlabRegions, region_fractions
@@ -9,6 +10,7 @@ from .vanhove import DistinctVanHove, SelfVanHove
 from .vdos import VibrationalDOS
 
 __all__ = ["A2_PER_PS_TO_CM2_PER_S", "DistinctVanHove", "MSD", "NotDiffusiveWarning", "REGIONS",
-           "SelfVanHove", "SlabRegions", "VibrationalDOS", "arrhenius", "diffusion_coefficient",
+           "SelfVanHove", "SlabRegions", "VibrationalDOS", "arrhenius", "brownian_msd_covariance",
+           "diffusion_coefficient",
            "displacement_map", "fit_msd", "ion_trajectories", "log_lags", "nernst_einstein",
            "region_fractions"]

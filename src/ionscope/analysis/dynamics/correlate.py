@@ -115,3 +115,17 @@ class MomentSums:
         with np.errstate(invalid="ignore", divide="ignore"):
             c = np.where(self.count > 0, self.count, np.nan)
             return self.m2 / c, self.m2_xyz / c[:, None], self.m4 / c
+
+
+def per_atom_msd(positions: np.ndarray) -> np.ndarray:
+    """Time-origin-averaged MSD of every atom at every lag 0…N−1, (N, n_atoms), by FFT:
+    (Σ_{t<N−τ} a(t) + Σ_{t≥τ} a(t) − 2 Σ_k C[x_k, x_k](τ)) / (N − τ) with a = |x|²."""
+    x = positions - positions.mean(axis=0, keepdims=True)
+    n = len(x)
+    size = sfft.next_fast_len(2 * n, real=True)
+    spec = sfft.rfft(x, n=size, axis=0)
+    auto = sfft.irfft((spec * np.conj(spec)).real.sum(axis=-1), n=size, axis=0)[:n]
+    a = np.einsum("tak,tak->ta", x, x)
+    head = np.cumsum(a, axis=0)[::-1]
+    tail = np.cumsum(a[::-1], axis=0)[::-1]
+    return (head + tail - 2 * auto) / np.arange(n, 0, -1)[:, None]

@@ -5,9 +5,20 @@ Eqs. 17–19), in the units users report: D in cm²/s, σ in S/cm, E_a in eV.
     D(T) = D₀ exp(−E_a / k_B T)
     σ = N (Ze)² D / (V k_B T)
 
-The uncertainty of D comes from independent trajectory blocks: the MSD points of one trajectory
-are strongly correlated, so the scatter of the slopes of separate blocks (standard error of the
-mean) is an honest error bar where a least-squares error of one MSD is not.
+Uncertainty of D. The MSD points of one trajectory are strongly correlated (overlapping time
+origins), so the least-squares error of one MSD curve is far too small, and the scatter of
+short-block slopes describes a short-block estimate, not the full-run D. The full-run slope is
+a linear functional of the MSD, Σ_τ a_τ MSD(τ), and the MSD is the mean over ions of each
+ion's own time-averaged MSD, so D = mean_i D_i of per-ion slopes on the same lags: its
+standard error is std(D_i)/√N. This is the exact variance of the least-squares D under the
+full covariance of the MSD points, without assuming Gaussian displacements (kinisi models that
+covariance instead and fits by generalised least squares, McCluskey et al., J. Chem. Theory
+Comput. (2024), doi:10.1021/acs.jctc.4c01249); it assumes the ions' MSDs are uncorrelated with
+each other (ions moving in rigid pairs make it √2 too small).
+
+The collective MSD is a single trajectory of a sum of many displacements, hence Gaussian; its
+slope error comes from the exact covariance of the time-averaged MSD of a Brownian path
+(:func:`brownian_msd_covariance`; Qian, Sheetz & Elson, Biophys. J. 60, 910 (1991)).
 """
 
 from __future__ import annotations
@@ -41,22 +52,68 @@ def default_window(total_time: float) -> tuple[float, float]:
     return 0.1 * total_time, 0.5 * total_time
 
 
+def brownian_msd_covariance(n_frames: int, lags: np.ndarray) -> np.ndarray:
+    """Covariance of the time-averaged 1D MSD at ``lags`` (frames) of a Brownian path of
+    ``n_frames`` frames with unit step variance:
+
+        cov(M_n, M_m) = 2 Σ_{t<N−n} Σ_{u<N−m} |[t, t+n) ∩ [u, u+m)|² / ((N − n)(N − m))
+
+    (Isserlis: cov(Δ_n², Δ_m²) = 2 cov(Δ_n, Δ_m)², and cov(Δ_n, Δ_m) is the overlap of the two
+    windows). Scale by s⁴ for step variance s²; in 3D multiply by 3."""
+    lags = np.asarray(lags, int)
+    cov = np.empty((len(lags), len(lags)))
+    for i, n in enumerate(lags):
+        for j in range(i, len(lags)):
+            m = lags[j]
+            d = np.arange(1 - m, n)                       # u − t where the windows overlap
+            overlap = (np.minimum(n, d + m) - np.maximum(0, d)).astype(float)
+            pairs = np.clip(np.minimum(n_frames - n, n_frames - m - d) - np.maximum(0, -d), 0, None)
+            cov[i, j] = cov[j, i] = 2 * np.sum(overlap ** 2 * pairs) / ((n_frames - n) * (n_frames - m))
+    return cov
+
+
+def _slope_weights(t: np.ndarray) -> np.ndarray:
+    """Weights a(t) that give the least-squares slope of y(t) as Σ a(t) y(t)."""
+    dt = t - t.mean()
+    return dt / np.sum(dt ** 2)
+
+
+def brownian_slope_error(n_frames: int, dt: float, window: tuple[float, float],
+                         max_lags: int = 40) -> float:
+    """Relative standard error of the least-squares MSD slope on ``window`` (ps) for one
+    Brownian path of ``n_frames`` frames ``dt`` apart, from :func:`brownian_msd_covariance` on
+    up to ``max_lags`` evenly spaced lags of the window."""
+    lag = np.arange(1, n_frames)
+    lag = lag[(lag * dt >= window[0]) & (lag * dt <= window[1])]
+    if len(lag) < 2:
+        raise ValueError(f"fit window {window} ps holds fewer than two MSD points")
+    lag = np.unique(lag[np.linspace(0, len(lag) - 1, min(max_lags, len(lag))).astype(int)])
+    a = _slope_weights(lag * dt)
+    # 3D, step variance 2 D dt per axis, D = 1: cov = 3 (2 dt)² C; slope = 6
+    return float(np.sqrt(3 * (2 * dt) ** 2 * a @ brownian_msd_covariance(n_frames, lag) @ a) / 6)
+
+
 def diffusion_coefficient(traj, species: str = "Li", n_blocks: int = 5,
                           window: tuple[float, float] | None = None, start: int = 0,
                           stop: int | None = None, step: int = 1, drift: str | None = "framework",
                           min_msd: float = 4.0, progress: bool = False) -> SimpleNamespace:
-    """D (cm²/s) of ``species`` from the full trajectory, with the standard error from
-    ``n_blocks`` independent blocks. ``window`` is in ps relative to a block's start (default:
-    10–50 % of the block length). Warns (:class:`NotDiffusiveWarning`) when the MSD exponent in
-    the window stays below 0.9 or the MSD at its end is below ``min_msd`` Å² (no hop beyond a
-    site): such a D is an upper bound on a sub-diffusive process, not a diffusion coefficient."""
+    """D (cm²/s) of ``species`` from the least-squares MSD slope of the full trajectory, with its
+    standard error ``D_err`` from the spread of the per-ion slopes (see the module docstring).
+    ``window`` is in ps of lag (default: 10–50 % of the run). Also the collective ("charge")
+    diffusion coefficient ``D_sigma`` ± ``D_sigma_err`` and the Haven ratio ``haven_ratio`` =
+    D/D_sigma ± ``haven_ratio_err``; and, for comparison, the slopes of ``n_blocks`` blocks
+    (``D_blocks``, their mean ± standard error: an estimate for block-length runs). Warns
+    (:class:`NotDiffusiveWarning`) when the MSD exponent in the window stays below 0.9 or the MSD
+    at its end is below ``min_msd`` Å² (no hop beyond a site): such a D is an upper bound on a
+    sub-diffusive process, not a diffusion coefficient."""
+    from ._access import frame_times
     from .msd import MSD
 
     frames = np.arange(*slice(start, stop, step).indices(len(traj)))
     if n_blocks < 2 or len(frames) < 4 * n_blocks:
         raise ValueError(f"need n_blocks ≥ 2 and at least 4 frames per block ({len(frames)} frames)")
     edges = np.linspace(0, len(frames), n_blocks + 1).astype(int)
-    block_d, block_windows = [], []
+    block_d = []
     for b in range(n_blocks):
         sel = frames[edges[b]:edges[b + 1]]
         res = MSD(species, drift=drift, lags="all").run(traj, start=int(sel[0]),
@@ -64,10 +121,17 @@ def diffusion_coefficient(traj, species: str = "Li", n_blocks: int = 5,
                                                           progress=progress).results
         w = window or default_window(res.time[-1])
         block_d.append(fit_msd(res.time, res.msd, w)[0] / 6 * A2_PER_PS_TO_CM2_PER_S)
-        block_windows.append(w)
+    times, dt = frame_times(traj, start, stop, step)
+    lag_time = np.arange(len(times)) * dt
+    w_full = window or default_window(lag_time[-1])
+    fitted = (lag_time >= w_full[0]) & (lag_time <= w_full[1])
+    fitted[0] = False
+    if fitted.sum() < 2:
+        raise ValueError(f"fit window {w_full} ps holds fewer than two MSD points")
+    weights = np.zeros((1, len(times)))
+    weights[0, fitted] = _slope_weights(lag_time[fitted])
     full = MSD(species, drift=drift, lags="all").run(traj, start=start, stop=stop, step=step,
-                                                     progress=progress).results
-    w_full = window or default_window(full.time[-1])
+                                                     progress=progress, per_atom_weights=weights).results
     slope, intercept = fit_msd(full.time, full.msd, w_full)
     inside = (full.time >= w_full[0]) & (full.time <= w_full[1])
     exponent = float(np.nanmean(full.exponent[inside])) if inside.any() else np.nan
@@ -77,11 +141,24 @@ def diffusion_coefficient(traj, species: str = "Li", n_blocks: int = 5,
         warnings.warn(f"{traj.path}: {species} MSD is not diffusive in {w_full} ps (exponent "
                       f"{exponent:.2f}, MSD {msd_end:.2f} Å² at the window end); D is not reliable",
                       NotDiffusiveWarning, stacklevel=2)
+    to_cm2 = A2_PER_PS_TO_CM2_PER_S / 6
+    D = slope * to_cm2
+    rel_brownian = brownian_slope_error(len(times), dt, w_full)
+    per_ion = full.per_atom[0] * to_cm2            # their mean is D
+    n_ions = len(per_ion)
+    D_err = float(per_ion.std(ddof=1) / np.sqrt(n_ions)) if n_ions > 1 else abs(D) * rel_brownian
+    D_sigma = fit_msd(full.time, full.msd_collective, w_full)[0] * to_cm2
+    D_sigma_err = abs(D_sigma) * rel_brownian
+    haven = haven_err = np.nan
+    if D_sigma > 0 and D > 0:
+        haven = D / D_sigma
+        haven_err = haven * np.hypot(D_err / D, D_sigma_err / D_sigma)
     block_d = np.array(block_d)
     return SimpleNamespace(
-        D=slope / 6 * A2_PER_PS_TO_CM2_PER_S, D_err=float(block_d.std(ddof=1) / np.sqrt(n_blocks)),
-        D_blocks=block_d, D_blocks_mean=float(block_d.mean()), intercept=intercept,
-        window=w_full, exponent=exponent, diffusive=diffusive, msd=full)
+        D=D, D_err=D_err, D_per_ion=per_ion, D_sigma=D_sigma, D_sigma_err=D_sigma_err,
+        haven_ratio=haven, haven_ratio_err=haven_err, D_blocks=block_d,
+        D_blocks_mean=float(block_d.mean()), D_blocks_err=float(block_d.std(ddof=1) / np.sqrt(n_blocks)),
+        intercept=intercept, window=w_full, exponent=exponent, diffusive=diffusive, msd=full)
 
 
 def arrhenius(temperatures, D, D_err=None, extrapolate_to: float = 300.0) -> SimpleNamespace:

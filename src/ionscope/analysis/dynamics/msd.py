@@ -4,6 +4,11 @@ Eqs. 13–14), time-averaged over all origins by FFT, streaming over blocks of a
     ⟨r²(t)⟩ = ⟨|r_i(t0 + t) − r_i(t0)|²⟩_{i, t0}
     α₂(t)   = 3⟨r⁴(t)⟩ / (5⟨r²(t)⟩²) − 1
     α(t)    = d ln⟨r²⟩ / d ln t
+    ⟨R²(t)⟩ = ⟨|Σ_i [r_i(t0 + t) − r_i(t0)]|²⟩_{t0} / N   (collective, "charge" MSD)
+
+The collective MSD of N ions of one charge gives the conductivity without assuming
+uncorrelated ions, σ = N e² D_σ / (V k_B T) with D_σ = lim ⟨R²⟩/6t, and the Haven ratio
+H_R = D*/D_σ (Murch, Solid State Ionics 7, 177 (1982); kinisi's ``ConductivityAnalyzer``).
 
 Memory holds one block of atoms over all frames (sized by ``memory_mb``), never one array per
 lag. Origins can be restricted per atom (``origin_weights``) for region-resolved dynamics.
@@ -15,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._access import atom_blocks, centre_of_mass_path, frame_cells, frame_times
-from .correlate import MomentSums
+from .correlate import MomentSums, per_atom_msd
 from .regions import REGIONS, region_fractions
 
 
@@ -48,11 +53,13 @@ class MSD:
         self.results = SimpleNamespace()
 
     def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1,
-            regions=None, progress: bool = True) -> "MSD":
+            regions=None, progress: bool = True, per_atom_weights: np.ndarray | None = None) -> "MSD":
         """Average over frames ``start:stop:step``. With ``regions`` (a
         :class:`~ionscope.analysis.dynamics.regions.SlabRegions`), the averages are also split by
         the region each atom is in at the time origin, in ``results.regions[name]``, and the
-        fraction of atoms per region over time is in ``results.region_fractions``."""
+        fraction of atoms per region over time is in ``results.region_fractions``.
+        ``per_atom_weights`` (k, n_frames) projects every atom's own time-averaged MSD over lags
+        0…n_frames−1 (e.g. least-squares slope weights) into ``results.per_atom`` (k, n_atoms)."""
         from tqdm.auto import tqdm
 
         times, dt = frame_times(traj, start, stop, step)
@@ -66,6 +73,8 @@ class MSD:
                 drift = centre_of_mass_path(traj, others, start, stop, step)
                 drift -= drift[0]
         sums = MomentSums(n, fourth=self.non_gaussian)
+        collective = np.zeros((n, 3))
+        per_atom = []
         cells = frame_cells(traj, start, stop, step) if regions is not None else None
         by_region = {name: MomentSums(n, fourth=self.non_gaussian) for name in REGIONS} if regions is not None else {}
         codes_all = []
@@ -77,6 +86,9 @@ class MSD:
                 if drift is not None:
                     pos = pos - drift[:, None, :]
                 sums.add(pos)
+                collective += pos.sum(axis=1)
+                if per_atom_weights is not None:
+                    per_atom.append(per_atom_weights @ per_atom_msd(pos))
                 if regions is not None:
                     codes = regions.labels(pos + (drift[:, None, :] if drift is not None else 0), cells)
                     codes_all.append(codes)
@@ -87,6 +99,11 @@ class MSD:
         self.results = _summarise(sums, idx, dt)
         r = self.results
         r.dt, r.n_atoms, r.species, r.drift = dt, len(atoms), self.species, self.drift
+        total = MomentSums(n, fourth=False)
+        total.add(collective[:, None, :])
+        r.msd_collective = total.averages()[0][idx] / len(atoms)
+        if per_atom_weights is not None:
+            r.per_atom = np.concatenate(per_atom, axis=1)
         if regions is not None:
             r.regions = {name: _summarise(s, idx, dt) for name, s in by_region.items()}
             r.region_fractions = region_fractions(np.concatenate(codes_all, axis=1))
