@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dft.curate import curate, curation_table
+from ..workflow.learn import LearnPlan, run_plan
 from .common import add_trajectory_options, open_from_args
 
 
@@ -80,6 +81,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="level of systems whose name matches PATTERN (repeatable; replaces "
                      "the default table)")
     cur.set_defaults(func=_curate)
+
+    learn = actions.add_parser(
+        "learn", help="active learning: explore with a committee, label with CP2K, refit",
+        description="DP-GEN-style loop from a TOML plan (data, committee size, CP2K preset, "
+        "trust levels, [[explore]] MD tasks): committee force deviation on explored frames, "
+        "frames between the trust levels labelled with CP2K, committee refitted on the data "
+        "plus every label. Resumable; iterations.csv has one row per iteration.")
+    learn.add_argument("plan", type=Path, help="learning plan (TOML)")
+    learn.add_argument("--workdir", required=True, type=Path)
+    learn.set_defaults(func=_learn)
 
     comp = actions.add_parser("compress", help="tabulate a frozen model for fast inference",
                               description="Compress a frozen DeePMD model (dp compress).")
@@ -163,6 +174,14 @@ def _curate(args: argparse.Namespace) -> int:
     rows = curate(args.data, args.out, target=args.target, levels=levels)
     print(curation_table(rows, args.target, args.data))
     print(f"curated data and curation.md written to {args.out}")
+    return 0
+
+
+def _learn(args: argparse.Namespace) -> int:
+    rows = run_plan(LearnPlan.load(args.plan), args.workdir)
+    for row in rows:
+        print(", ".join(f"{k} {v}" for k, v in row.items()))
+    print(f"iterations table: {args.workdir / 'iterations.csv'}")
     return 0
 
 

