@@ -267,3 +267,33 @@ def test_barrier_distributions_and_energy_correlation(tmp_path, tiny_models, sha
                                 n_images=3, fmax=0.5, steps=5)
     assert set(out) == {"soft->hard", "hard->soft"}
     assert all(len(v) == 1 and np.isfinite(v).all() for v in out.values())
+
+
+def test_reference_hyperplane_scores_only_li_never_seen_in_training(tmp_path, shared_data):
+    """``train_reference`` on one AIMD glass, applied to it and to a second glass: the accuracy of
+    the reference system counts only its held-out Li, the other system's every labelled Li, both
+    labelled with the model's absolute D_cum thresholds over windows of the model's length."""
+    import json
+
+    from ionscope.io import open_trajectory
+    from ionscope.workflow.softness import held_out_accuracy, train_reference, window_samples
+
+    trajs = {name: open_trajectory(shared_data / "lips-dft" / f"glass-iter0-00{k}", frame_interval=0.001)
+             for k, name in enumerate(("a", "b"))}
+    feats = RadialFeatures(r_cutoff=5.0, dr=0.5)
+    summary = train_reference({"a": trajs["a"]}, tmp_path, features=feats, increment_ps=0.02,
+                              windows=2, seed=0, reference="a")
+    model, meta = SoftnessModel.load(tmp_path / "softness_model.joblib")
+    assert json.loads((tmp_path / "summary.json").read_text())["summary"] == summary
+    assert summary["windows"] == {"a": 2} and meta["window_ps"] == summary["window_ps"]
+    held = meta["held_out_li"]["a"]
+    assert len(held) == summary["n_li_test"] and 0 < len(held) < 82
+    for name, li in (("a", held), ("b", None)):
+        out = held_out_accuracy(model, meta, trajs[name], name)
+        samples = window_samples(trajs[name], feats, 0.02, 5.0, meta["window_ps"])
+        labelled = sum(int(np.sum((mobility_labels(s.d_cum, meta["thresholds"]["high"],
+                                                   meta["thresholds"]["low"]) >= 0)
+                                  & (np.isin(s.indices, li) if li is not None else True)))
+                       for s in samples)
+        assert out["n"] == labelled > 0 and 0 <= out["accuracy"] <= 1
+    assert held_out_accuracy(model, meta, trajs["a"], "a")["n"] == summary["test_by_system"]["a"]["n"]
