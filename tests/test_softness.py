@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 
 from ionscope.analysis.softness import (RadialFeatures, SoftnessModel, d2min, mobility_labels,
-                                        scan, train_softness)
+                                        scan, select_softness, train_softness)
 
 
 def _disordered(rng, n=300, length=15.0):
@@ -71,6 +71,66 @@ def test_softness_learns_density_controlled_mobility(rng):
     softness = fit.model.decision_function(X[labels >= 0])
     y = labels[labels >= 0]
     assert softness[y == 1].mean() > 0 > softness[y == 0].mean()
+
+
+def _system(rng, kind: str, frames: int, feats: RadialFeatures):
+    """Li environments of ``frames`` configurations of a 'glass' (random, 400 atoms in 16 Å) or a
+    'crystal' (fcc, nearest neighbours 2.1 Å, denser, small thermal noise), with a D_cum that is
+    by construction minus the number of atoms within 3 Å (plus noise): sparse means mobile."""
+    X, d_cum, groups = [], [], []
+    for k in range(frames):
+        if kind == "glass":
+            atoms = _disordered(rng, n=400, length=16.0)
+        else:
+            grid = np.stack(np.meshgrid(*[np.arange(5)] * 3, indexing="ij"), -1).reshape(-1, 3)
+            basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+            a = 2.1 * np.sqrt(2)
+            positions = ((grid[:, None] + basis[None]).reshape(-1, 3) * a
+                         + rng.normal(0, 0.08, (500, 3)))
+            symbols = rng.permutation(np.array(["Li", "S"] * 250))
+            atoms = Atoms(symbols=symbols, positions=positions, cell=np.eye(3) * 5 * a, pbc=True)
+        li = np.flatnonzero(atoms.symbols == "Li")
+        d = atoms.get_all_distances(mic=True)[li]
+        X.append(feats.compute(atoms, li))
+        d_cum.append(-((d < 3.0) & (d > 0)).sum(axis=1) + rng.normal(0, 0.3, len(li)))
+        groups += [f"{kind}{k}:{i}" for i in li]
+    return np.vstack(X), np.concatenate(d_cum), np.array(groups)
+
+
+def test_one_hyperplane_separates_mobile_and_immobile_li_of_another_system(rng):
+    """Thresholds and C chosen by the scan on training Li only; the plane trained on one glass
+    labels a second, never seen glass by the same absolute D_cum thresholds well above chance."""
+    feats = RadialFeatures(species=("Li", "S"), centre="Li", r_cutoff=6.0, dr=0.25)
+    X, d_cum, groups = _system(rng, "glass", 4, feats)
+    fit = select_softness(X, d_cum, groups, Cs=(0.01, 1.0), seed=1)
+    assert not set(fit.train_groups) & set(fit.test_groups)
+    assert len(fit.test_groups) == pytest.approx(0.25 * len(set(groups)), abs=1)
+    assert len(fit.scan) == 9 * 2 and fit.C in (0.01, 1.0)
+    best = max(fit.scan, key=lambda r: r["cv_balanced_accuracy"])
+    assert (fit.high, fit.low, fit.C) == (best["high"], best["low"], best["C"])
+    train = np.isin(groups, fit.train_groups)
+    assert fit.high == pytest.approx(np.quantile(d_cum[train], fit.high_quantile))
+    assert fit.test_accuracy > fit.chance + 0.1 and fit.train_accuracy >= fit.test_accuracy - 0.05
+    X2, d_cum2, _ = _system(rng, "glass", 2, feats)            # the second system
+    y2 = mobility_labels(d_cum2, fit.high, fit.low)
+    keep = y2 >= 0
+    accuracy = np.mean(fit.model.predict(X2[keep]) == y2[keep])
+    chance = max(np.mean(y2[keep]), 1 - np.mean(y2[keep]))
+    assert accuracy > 0.8 and accuracy > chance + 0.15
+
+
+def test_pooled_hyperplane_puts_a_crystal_below_zero_and_a_glass_above(rng):
+    """One plane trained on a dense ordered 'crystal' and a 'glass' pooled, applied to fresh
+    configurations of both: crystal Li mostly hard (S < 0), glass Li mostly soft (S > 0)."""
+    feats = RadialFeatures(species=("Li", "S"), centre="Li", r_cutoff=6.0, dr=0.25)
+    parts = [_system(rng, "crystal", 2, feats), _system(rng, "glass", 3, feats)]
+    X, d_cum, groups = (np.concatenate(p) for p in zip(*parts))
+    fit = select_softness(X, d_cum, groups, seed=2)
+    assert fit.test_accuracy > 0.8
+    crystal = fit.model.decision_function(_system(rng, "crystal", 1, feats)[0])
+    glass = fit.model.decision_function(_system(rng, "glass", 1, feats)[0])
+    assert np.mean(crystal < 0) > 0.8 and np.mean(glass > 0) > 0.6   # 1.0 and 0.84 here
+    assert np.median(crystal) < 0 < np.median(glass)
 
 
 def test_shuffled_labels_give_chance_accuracy(rng):
@@ -207,3 +267,33 @@ def test_barrier_distributions_and_energy_correlation(tmp_path, tiny_models, sha
                                 n_images=3, fmax=0.5, steps=5)
     assert set(out) == {"soft->hard", "hard->soft"}
     assert all(len(v) == 1 and np.isfinite(v).all() for v in out.values())
+
+
+def test_reference_hyperplane_scores_only_li_never_seen_in_training(tmp_path, shared_data):
+    """``train_reference`` on one AIMD glass, applied to it and to a second glass: the accuracy of
+    the reference system counts only its held-out Li, the other system's every labelled Li, both
+    labelled with the model's absolute D_cum thresholds over windows of the model's length."""
+    import json
+
+    from ionscope.io import open_trajectory
+    from ionscope.workflow.softness import held_out_accuracy, train_reference, window_samples
+
+    trajs = {name: open_trajectory(shared_data / "lips-dft" / f"glass-iter0-00{k}", frame_interval=0.001)
+             for k, name in enumerate(("a", "b"))}
+    feats = RadialFeatures(r_cutoff=5.0, dr=0.5)
+    summary = train_reference({"a": trajs["a"]}, tmp_path, features=feats, increment_ps=0.02,
+                              windows=2, seed=0, reference="a")
+    model, meta = SoftnessModel.load(tmp_path / "softness_model.joblib")
+    assert json.loads((tmp_path / "summary.json").read_text())["summary"] == summary
+    assert summary["windows"] == {"a": 2} and meta["window_ps"] == summary["window_ps"]
+    held = meta["held_out_li"]["a"]
+    assert len(held) == summary["n_li_test"] and 0 < len(held) < 82
+    for name, li in (("a", held), ("b", None)):
+        out = held_out_accuracy(model, meta, trajs[name], name)
+        samples = window_samples(trajs[name], feats, 0.02, 5.0, meta["window_ps"])
+        labelled = sum(int(np.sum((mobility_labels(s.d_cum, meta["thresholds"]["high"],
+                                                   meta["thresholds"]["low"]) >= 0)
+                                  & (np.isin(s.indices, li) if li is not None else True)))
+                       for s in samples)
+        assert out["n"] == labelled > 0 and 0 <= out["accuracy"] <= 1
+    assert held_out_accuracy(model, meta, trajs["a"], "a")["n"] == summary["test_by_system"]["a"]["n"]

@@ -106,9 +106,26 @@ def test_study_file_errors(tmp_path):
         load_study(_write(tmp_path, "name = "))
     with pytest.raises(StudyError, match="softness_T"):
         load_study(_write(tmp_path, TINY.replace("[analysis]", "[analysis]\nsoftness_T = 333")))
+    with pytest.raises(StudyError, match="softness_reference = 'nope' is neither 'all' nor"):
+        load_study(_write(tmp_path, TINY.replace("[analysis]", '[analysis]\nsoftness_reference = "nope"')))
     from ionscope.cli import main
 
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_one_softness_model_from_the_reference_applied_to_every_system(tmp_path):
+    """The task graph: one ``softness-model`` task trained on the reference system's MD at
+    softness_T (every system pooled by default), on which every system's softness depends."""
+    from ionscope.workflow.run import build_tasks
+
+    for reference, trained_on in (("all", ["beta", "glass", "gc"]), ("glass", ["glass"])):
+        text = TINY.replace("[analysis]", f'[analysis]\nsoftness_reference = "{reference}"')
+        tasks = {t.key: t for t in build_tasks(load_study(_write(tmp_path, text)))}
+        assert [k for k, t in tasks.items() if t.kind == "softness-model"] == ["softness-model"]
+        assert tasks["softness-model"].deps == [f"{s}/md-800K" for s in trained_on]
+        for s in ("beta", "glass", "gc"):
+            assert tasks[f"{s}/softness"].deps == [f"{s}/md-800K", "softness-model"]
+        assert "softness-model" in tasks["report"].deps
 
 
 # --- the pipeline itself (cheap in-process tasks) --------------------------------------------
@@ -253,11 +270,46 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
             assert (folder / name).exists(), name
     assert (report / "softness_q6.png").exists()
     assert (report / "figures" / "gc-softness" / "profiles.csv").exists()
+    _one_hyperplane_for_every_system(tiny_run, summary, page)
     from ionscope.cli import main
 
     (report / "sigma.png").unlink()
     assert main(["report", str(tiny_run)]) == 0     # rebuilt from the finished tasks
     assert (report / "sigma.png").exists()
+
+
+def _one_hyperplane_for_every_system(run: Path, summary: dict, page: str) -> None:
+    """One softness model, trained on the pooled systems with thresholds and C from the scan,
+    applied to every system (the softness in each system's CSV is that model's), with its train
+    and held-out accuracy in summary.json and the report."""
+    from ionscope.analysis.softness import RadialFeatures, SoftnessModel
+    from ionscope.io import open_trajectory
+
+    assert sorted(run.rglob("softness_model.joblib")) == [run / "softness-model" / "softness_model.joblib"]
+    model, meta = SoftnessModel.load(run / "softness-model" / "softness_model.joblib")
+    h = summary["softness"]
+    assert h["reference"] == "all" and h["systems"] == ["beta", "glass", "gc"]
+    assert 0 <= h["test_accuracy"] <= 1 and 0 <= h["train_accuracy"] <= 1 and h["n_li_test"] > 0
+    assert h["thresholds"]["high"] > h["thresholds"]["low"] and h["C"] in (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+    assert meta["thresholds"] == {"high": h["thresholds"]["high"], "low": h["thresholds"]["low"]}
+    scan = np.genfromtxt(run / "report" / "softness_scan.csv", delimiter=",", names=True)
+    assert h["C"] in scan["C"] and np.max(scan["cv_balanced_accuracy"]) == pytest.approx(
+        h["cv_balanced_accuracy"], rel=1e-5)
+    assert set(h["test_by_system"]) == {"beta", "glass", "gc"}
+    assert sum(v["n"] for v in h["test_by_system"].values()) == h["n_test"]
+    assert "from one hyperplane, trained on the Li of beta, glass, gc" in page
+    features = RadialFeatures(**meta["features"])
+    for name in ("beta", "glass", "gc"):
+        applied = json.loads((run / name / "softness" / "summary.json").read_text())["summary"]
+        assert applied["C"] == h["C"] and applied["held_out"]["n"] > 0
+        assert 0 <= summary["systems"][name]["softness test accuracy"] <= 1
+        assert -10 < summary["systems"][name]["mean softness"] < 10
+        traj = open_trajectory(run / name / "md-800K" / "trajectory.h5")
+        li = traj.indices("Li")
+        table = np.genfromtxt(run / name / "softness" / "softness.csv", delimiter=",", names=True)
+        np.testing.assert_allclose(table["softness"],
+                                   model.decision_function(features.compute(traj.atoms(0), li)),
+                                   rtol=1e-4, atol=1e-5)
 
 
 @needs_lammps
@@ -289,7 +341,7 @@ def test_rerun_skips_everything_and_a_changed_temperature_reruns_only_its_branch
 
     lines: list[str] = []
     run_study(tiny_run / "study-demo.toml", tiny_run, log=lines.append)
-    assert lines[-1].endswith("0 ran, 30 up to date")
+    assert lines[-1].endswith("0 ran, 31 up to date")   # 30 and the one softness model
     changed = _write(tmp_path, (tiny_run / "study-demo.toml").read_text()
                      .replace("temperatures = [800, 1000]", "temperatures = [800, 1100]"))
     lines.clear()

@@ -80,6 +80,8 @@ def headline(data: dict, study) -> dict:
             "density (g/cm3)": st.get("density_g_cm3"),
             "XRD crystallinity": st.get("XRD crystallinity"),
             "softness test accuracy": d["softness"].get("test_accuracy"),
+            "mean softness": d["softness"].get("mean_softness"),
+            "fraction soft (S > 0)": d["softness"].get("fraction_soft"),
             "structure at": f"{lowest:g} K" if lowest is not None else None,
         }
     potential = study.potential.path or study.potential.name or "pod-fast"
@@ -207,13 +209,20 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
                 values[n] = c["softness"]
         if (d["softness_dir"] / "profiles.csv").exists():
             profiles[n] = {k: v for k, v in _csv(d["softness_dir"] / "profiles.csv").items()}
+    hyperplane = _load(run_dir / "softness-model").get("summary", {})
     if values:
         path = out_dir / "softness_distributions.png"
         figs.softness_figure(values, path)
         _rows_csv(out_dir / "softness_distributions.csv", ["system", "softness"],
                   ((n, x) for n, v in values.items() for x in v))
-        soft.append({"png": path.name, "csv": ["softness_distributions.csv"],
-                     "caption": "Softness of every Li (hyperplane distance; > 0: predicted mobile)."})
+        csvs = ["softness_distributions.csv"]
+        if (run_dir / "softness-model" / "scan.csv").exists():
+            shutil.copyfile(run_dir / "softness-model" / "scan.csv", out_dir / "softness_scan.csv")
+            csvs.append("softness_scan.csv")
+        soft.append({"png": path.name, "csv": csvs,
+                     "caption": "Softness of every Li (hyperplane distance; > 0: predicted mobile)"
+                                + (" from one hyperplane, " + _hyperplane_text(hyperplane)
+                                   if hyperplane else "") + "."})
     if profiles:
         path = out_dir / "softness_q6.png"
         figs.softness_q6_figure(profiles, path)
@@ -226,9 +235,23 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
 
     summary = headline(data, study)
     summary["notes"] = study.notes
+    if hyperplane:
+        summary["softness"] = hyperplane
     write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
         inputs={"run_dir": run_dir}, parameters={"study": study.model_dump()})})
     return _write_html(out_dir, study, summary, sections)
+
+
+def _hyperplane_text(h: dict) -> str:
+    """The softness hyperplane in a sentence: reference, thresholds, C and accuracies."""
+    t = h["thresholds"]
+    return (f"trained on the Li of {', '.join(h['systems'])} (D_cum over {h['window_ps']:g} ps "
+            f"windows: mobile > {t['high']:.3g} Å ({t['high_quantile']:g} quantile), immobile < "
+            f"{t['low']:.3g} Å ({t['low_quantile']:g} quantile); C = {h['C']:g}; thresholds and C "
+            f"by grouped cross-validation, data: softness_scan.csv) and applied to every system: "
+            f"accuracy {h['train_accuracy']:.2f} on {h['n_train']} training samples, "
+            f"{h['test_accuracy']:.2f} on {h['n_test']} samples of {h['n_li_test']} held-out Li "
+            f"(chance {h['chance']:.2f})")
 
 
 def _figure(out_dir, stem, function, curves, xlabel, ylabel, title, x, y, xlim=None, offset=0.0,

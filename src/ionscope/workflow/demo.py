@@ -1,8 +1,8 @@
 """The demonstration study on bundled inputs: what ``ionscope demo`` runs.
 
 β-Li3PS4 and a small melt-quenched 75Li2S–25P2S5 glass on the bundled fast potential, three
-temperatures, every analysis and the report (``ionscope/data/studies/demo.toml``). The
-paper-scale study file is copied next to it."""
+temperatures, every analysis (one softness hyperplane for both systems) and the report
+(``ionscope/data/studies/demo.toml``). The paper-scale study file is copied next to it."""
 
 from __future__ import annotations
 
@@ -28,10 +28,16 @@ def run_demo(out_dir: str | Path, study_file: str | Path | None = None) -> Path:
     report = run_study(load_study(out_dir / "study-demo.toml"), out_dir)
     for name in ("study-demo.toml", "study-paper.toml"):
         shutil.copyfile(out_dir / name, report.parent / name)
-    rows = json.loads((report.parent / "summary.json").read_text())["summary"]["systems"]
+    summary = json.loads((report.parent / "summary.json").read_text())["summary"]
+    rows = summary["systems"]
     table = [{"system": n, **{k: v for k, v in r.items() if not isinstance(v, dict)}}
              for n, r in rows.items()]
     print(format_table(table, ["system", "E_a (eV)", "E_a error (eV)", "sigma(300 K) (S/cm)",
                                "P-S bond length (A)", "Li-S coordination", "density (g/cm3)", "XRD crystallinity",
                                "softness test accuracy"]))
+    if "softness" in summary:
+        h = summary["softness"]
+        print(f"softness: one hyperplane from {', '.join(h['systems'])}, C = {h['C']:g}, accuracy "
+              f"{h['train_accuracy']:.2f} train, {h['test_accuracy']:.2f} held-out Li "
+              f"(chance {h['chance']:.2f})")
     return report

@@ -3,8 +3,9 @@
 Per system: ``build`` (the starting cell) → ``prepare`` (melt-quench / glass-ceramic / anneal
 MD; crystals start as built) → for every temperature ``md-{T}K`` (NPT equilibration + production)
 and ``vdos-{T}K`` (dense NVE) → ``analysis-{T}K`` (structure and dynamics) → ``transport``
-(Arrhenius, σ) and ``softness``; finally ``report`` (cross-system figures, summary.json,
-index.html).
+(Arrhenius, σ); ``softness-model`` (one hyperplane from the reference systems' MD at
+softness_T) → per system ``softness`` (that hyperplane applied); finally ``report``
+(cross-system figures, summary.json, index.html).
 """
 
 from __future__ import annotations
@@ -68,16 +69,34 @@ def build_tasks(study: Study) -> list[Task]:
         tasks.append(Task(f"{s}/transport", "transport",
                           {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},
                           deps=analyses, run=steps.transport_runner(system, study.analysis)))
-        if study.analysis.softness:
-            T_soft = study.analysis.softness_T or md.temperatures[0]
-            tasks.append(Task(f"{s}/softness", "softness",
-                              {"T": T_soft, "increment_ps": study.analysis.softness_increment_ps,
-                               "seed": study.seed, "axis": system.axis if system.kind == "glass-ceramic" else None},
-                              deps=[f"{s}/md-{T_soft:g}K"],
-                              run=steps.softness_runner(system, study)))
-    report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "analysis")]
+    if study.analysis.softness:
+        tasks += _softness_tasks(study)
+    report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "softness-model",
+                                                      "analysis")]
     tasks.append(Task("report", "report", {"study": study.model_dump(exclude={"dispatch"})},
                       deps=report_deps, run=steps.report_runner(study)))
+    return tasks
+
+
+def _softness_tasks(study: Study) -> list[Task]:
+    """``softness-model``: one hyperplane trained on the reference systems' MD at softness_T
+    (all systems pooled, or one); ``{system}/softness``: that hyperplane applied to each system."""
+    from . import study_steps as steps
+
+    spec = study.analysis
+    T = spec.softness_T or study.md.temperatures[0]
+    names = [s.name for s in study.systems]
+    references = names if spec.softness_reference == "all" else [spec.softness_reference]
+    params = {"T": T, "increment_ps": spec.softness_increment_ps, "seed": study.seed}
+    tasks = [Task("softness-model", "softness-model",
+                  dict(params, reference=spec.softness_reference, systems=references),
+                  deps=[f"{s}/md-{T:g}K" for s in references],
+                  run=steps.softness_model_runner(study, references))]
+    for system in study.systems:
+        tasks.append(Task(f"{system.name}/softness", "softness",
+                          dict(params, axis=system.axis if system.kind == "glass-ceramic" else None),
+                          deps=[f"{system.name}/md-{T:g}K", "softness-model"],
+                          run=steps.softness_runner(system, study)))
     return tasks
 
 

@@ -115,6 +115,11 @@ class AnalysisSpec(_Strict):
     softness_T: float | None = Field(None, description="temperature of the softness trajectory "
                                      "(default: the lowest)")
     softness_increment_ps: float = Field(1.0, gt=0)
+    softness_reference: str = Field(
+        "all", description="system(s) whose Li train the one softness hyperplane applied to every "
+        "system: 'all' (default: every system pooled at softness_T, so the plane has seen ordered "
+        "and disordered Li and both mobile and immobile ones, and 'soft' means the same in each; "
+        "a crystal alone has few mobile Li) or one system's name (the papers' single reference)")
     sigma_T: float = Field(300.0, gt=0, description="σ is extrapolated to this temperature")
 
 
@@ -144,6 +149,9 @@ class Study(_Strict):
         if self.analysis.softness_T is not None and self.analysis.softness_T not in self.md.temperatures:
             raise ValueError(f"analysis.softness_T = {self.analysis.softness_T} is not one of "
                              f"md.temperatures {self.md.temperatures}")
+        if self.analysis.softness_reference not in ["all", *names]:
+            raise ValueError(f"analysis.softness_reference = {self.analysis.softness_reference!r} is "
+                             f"neither 'all' nor a system name {names}")
         return self
 
 

@@ -231,17 +231,39 @@ def transport_runner(system, spec):
     return run
 
 
-def softness_runner(system, study):
+def softness_model_runner(study, references: list[str]):
+    """The one hyperplane of a study, trained on the Li of the ``references`` at softness_T."""
     def run(work: Path, deps) -> None:
         from ..io import open_trajectory
-        from .softness import softness_study
+        from .softness import train_reference
 
-        md_dir = next(iter(deps.values()))
+        trajs = {name: open_trajectory(deps[key] / "trajectory.h5") for name in references
+                 for key in deps if key.startswith(f"{name}/md-")}
+        train_reference(trajs, work, increment_ps=study.analysis.softness_increment_ps,
+                        seed=study.seed, reference=study.analysis.softness_reference)
+    return run
+
+
+def softness_runner(system, study):
+    """Apply the study's hyperplane to ``system``: softness of every Li, its relations, and the
+    accuracy on Li never seen in training."""
+    def run(work: Path, deps) -> None:
+        from ..analysis.softness import RadialFeatures, SoftnessModel
+        from ..io import open_trajectory
+        from .softness import held_out_accuracy, softness_study, window_frames
+
+        md_dir = next(d for k, d in deps.items() if "/md-" in k)
+        model, meta = SoftnessModel.load(deps["softness-model"] / "softness_model.joblib")
         traj = open_trajectory(md_dir / "trajectory.h5")
         axis = system.axis if system.kind == "glass-ceramic" else None
-        summary = softness_study(traj, work, increment_ps=study.analysis.softness_increment_ps,
-                                 seed=study.seed, axis=axis)
-        summary["system"] = system.name
+        summary = softness_study(traj, work, increment_ps=meta["increment_ps"], radius=meta["radius"],
+                                 features=RadialFeatures(**meta["features"]), seed=study.seed,
+                                 model=model, axis=axis,
+                                 thresholds=(meta["thresholds"]["high"], meta["thresholds"]["low"]),
+                                 stop=window_frames(traj, meta["increment_ps"], meta["window_ps"]) + 1)
+        accuracy = held_out_accuracy(model, meta, traj, system.name)
+        summary.update(system=system.name, reference=meta["reference"], C=meta["C"],
+                       test_accuracy=accuracy["accuracy"], held_out=accuracy)
         record = json.loads((work / "summary.json").read_text())
         record["summary"] = summary
         write_json(work / "summary.json", record)

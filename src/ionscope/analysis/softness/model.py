@@ -8,14 +8,20 @@ the standardised feature space; positive = soft (mobile-like).
 
 from __future__ import annotations
 
+from itertools import product
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import (GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold,
+                                     cross_val_score, train_test_split)
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .rearrangement import mobility_labels
 
 
 class SoftnessModel(ClassifierMixin, BaseEstimator):
@@ -98,14 +104,71 @@ def train_softness(X: np.ndarray, labels: np.ndarray, test_size: float = 0.25, s
                            chance=float(max(np.mean(y_test), 1 - np.mean(y_test))))
 
 
+def select_softness(X: np.ndarray, d_cum: np.ndarray, groups: np.ndarray | None = None,
+                    high_quantiles=(0.7, 0.8, 0.9), low_quantiles=(0.2, 0.3, 0.4),
+                    Cs=(1e-3, 1e-2, 1e-1, 1.0, 10.0), cv: int = 4, test_size: float = 0.25,
+                    seed: int = 0) -> SimpleNamespace:
+    """One hyperplane with its mobility thresholds and C chosen by a scan (the papers' Figs.
+    S27–S28), the way Schoenholz et al. (2016) and Chen et al. (2025) train softness.
+
+    Samples are Li environments (rows of ``X``) with their D_cum; ``groups`` names the ion of
+    each sample (default: every sample its own ion). A ``test_size`` fraction of the ions is held
+    out first. On the training ions only, every pair of D_cum quantiles (mobile above
+    ``high_quantiles``, immobile below ``low_quantiles``) and every C is scored by the balanced
+    accuracy of grouped, stratified ``cv``-fold cross-validation (no ion in two folds; balanced,
+    so that chance is 0.5 whatever the thresholds). The best thresholds (absolute D_cum, Å) and C
+    are refitted on all training ions and scored once on the held-out ions, never seen in training
+    or in the scan."""
+    X, d_cum = np.asarray(X, float), np.asarray(d_cum, float)
+    groups = np.arange(len(d_cum)) if groups is None else np.asarray(groups)
+    train, test = next(GroupShuffleSplit(1, test_size=test_size, random_state=seed)
+                       .split(X, groups=groups))
+    rows = []
+    for hq, lq in product(high_quantiles, low_quantiles):
+        high, low = np.quantile(d_cum[train], [hq, lq])
+        if lq >= hq or low >= high:
+            continue
+        y = mobility_labels(d_cum[train], high, low)
+        keep = y >= 0
+        if min(np.sum(y == 0), np.sum(y == 1)) < cv:
+            continue
+        folds = StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
+        for C in Cs:
+            pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+            score = cross_val_score(pipe, X[train][keep], y[keep], groups=groups[train][keep],
+                                    cv=folds, scoring="balanced_accuracy")
+            rows.append({"high_quantile": hq, "low_quantile": lq, "high": float(high),
+                         "low": float(low), "C": C, "cv_balanced_accuracy": float(score.mean()),
+                         "cv_balanced_accuracy_std": float(score.std()),
+                         "n_labelled": int(keep.sum())})
+    if not rows:
+        raise ValueError(f"no threshold pair leaves {cv} mobile and {cv} immobile training ions; "
+                         "a longer or larger trajectory is needed")
+    best = max(rows, key=lambda r: r["cv_balanced_accuracy"])
+    labels = mobility_labels(d_cum, best["high"], best["low"])
+    fit_rows, test_rows = train[labels[train] >= 0], test[labels[test] >= 0]
+    if len(np.unique(labels[test_rows])) < 2:
+        raise ValueError("the held-out ions hold only one class; a larger system is needed")
+    model = SoftnessModel(Cs=[best["C"]], cv=cv, seed=seed).fit(X[fit_rows], labels[fit_rows])
+    y_test = labels[test_rows]
+    predicted = model.predict(X[test_rows])
+    return SimpleNamespace(
+        model=model, high=best["high"], low=best["low"], high_quantile=best["high_quantile"],
+        low_quantile=best["low_quantile"], C=best["C"], cv_balanced_accuracy=best["cv_balanced_accuracy"],
+        train_accuracy=float(model.score(X[fit_rows], labels[fit_rows])),
+        test_accuracy=float(np.mean(predicted == y_test)),
+        test_balanced_accuracy=float(balanced_accuracy_score(y_test, predicted)),
+        chance=float(max(np.mean(y_test), 1 - np.mean(y_test))),
+        n_train=len(fit_rows), n_test=len(test_rows), labels=labels,
+        train_groups=np.unique(groups[train]), test_groups=np.unique(groups[test]),
+        test_rows=test_rows, scan=rows)
+
+
 def scan(structures_and_centres, d_cum: np.ndarray, grid: dict, seed: int = 0) -> list[dict]:
     """Held-out accuracy over a grid of ``dr``, ``r_cutoff``, ``C`` and thresholds ``high`` /
     ``low`` (the papers' Figs. S27–S28). ``structures_and_centres`` is a list of (structure,
     centre indices) whose centres line up with ``d_cum``. Returns one row per combination."""
-    from itertools import product
-
     from .features import RadialFeatures
-    from .rearrangement import mobility_labels
 
     keys = ["dr", "r_cutoff", "C", "high", "low"]
     defaults = {"dr": 0.2, "r_cutoff": 10.0, "C": None, "high": None, "low": None}
