@@ -9,6 +9,7 @@ index.html).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -24,6 +25,21 @@ def _potential(study: Study):
     return resolve_potential(spec.path or spec.name, compressed=spec.compressed)
 
 
+def task_seed(seed: int, *identity) -> int:
+    """The seed of one stochastic step, from the study seed and the step's own identity
+    (system, kind, temperature), so adding or removing a temperature or a system changes no
+    other task: SHA-256 of ``"seed/system/kind/T"`` as a positive int that LAMMPS accepts."""
+    text = "/".join(str(v) for v in (seed, *identity))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % 899_999_999 + 1
+
+
+def _crystal_file(name: str) -> Path:
+    """The CIF a crystal name stands for (a bundled one, or the user's file)."""
+    from ..data import data_path
+
+    return Path(name) if Path(name).is_file() else data_path(f"crystals/{name}.cif")
+
+
 def build_tasks(study: Study) -> list[Task]:
     from . import study_steps as steps
 
@@ -31,14 +47,16 @@ def build_tasks(study: Study) -> list[Task]:
     pot_id = {"name": potential.name, "sha256": potential.sha256}
     md = study.md
     tasks: list[Task] = []
-    for k, system in enumerate(study.systems):
+    for system in study.systems:
         s = system.name
-        seed = study.seed + 100 * k
         sys_params = system.model_dump()
+        inputs = {"crystal": _crystal_file(system.crystal)} if system.crystal else {}
+        seed = task_seed(study.seed, s, "build")
         tasks.append(Task(f"{s}/build", "build", {"system": sys_params, "seed": seed},
-                          run=steps.build_runner(system, seed)))
+                          run=steps.build_runner(system, seed), inputs=inputs))
         start = f"{s}/build"
         if system.kind != "crystal" or system.anneal_T:
+            seed = task_seed(study.seed, s, "prepare")
             tasks.append(Task(f"{s}/prepare", "md-prepare",
                               {"system": sys_params, "seed": seed, "potential": pot_id,
                                "timestep_fs": md.timestep_fs},
@@ -46,18 +64,21 @@ def build_tasks(study: Study) -> list[Task]:
                               mpi_ranks=md.mpi_ranks))
             start = f"{s}/prepare"
         analyses = []
-        for j, T in enumerate(md.temperatures):
+        for T in md.temperatures:
             tag = f"{T:g}K"
+            seed = task_seed(study.seed, s, "md", f"{T:g}")
             md_params = {"T": T, "md": md.model_dump(exclude={"temperatures", "mpi_ranks"}),
-                         "potential": pot_id, "seed": seed + j + 1}
+                         "potential": pot_id, "seed": seed}
             tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=[start],
-                              prepare=steps.production_runner(T, md, potential, seed + j + 1),
+                              prepare=steps.production_runner(T, md, potential, seed),
                               mpi_ranks=md.mpi_ranks))
             deps = [f"{s}/md-{tag}"]
             if md.vdos_ps > 0:
-                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos", dict(md_params, vdos_ps=md.vdos_ps),
+                vdos_seed = task_seed(study.seed, s, "vdos", f"{T:g}")
+                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos",
+                                  dict(md_params, vdos_ps=md.vdos_ps, seed=vdos_seed),
                                   deps=[f"{s}/md-{tag}"],
-                                  prepare=steps.vdos_runner(T, md, potential, seed + j + 51),
+                                  prepare=steps.vdos_runner(T, md, potential, vdos_seed),
                                   mpi_ranks=md.mpi_ranks))
                 deps.append(f"{s}/vdos-{tag}")
             tasks.append(Task(f"{s}/analysis-{tag}", "analysis",
