@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -37,18 +38,26 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, what: str) -> Iterator[int]:
-    """Hold ``folder``'s lock for the block, or raise :class:`BusyError` naming its holder.
-    Yields the lock's file descriptor: a child given it (``pass_fds``) holds the lock too."""
+def folder_lock(folder: str | os.PathLike, what: str, wait: float = 5.0) -> Iterator[int]:
+    """Hold ``folder``'s lock for the block; if another process holds it for longer than
+    ``wait`` seconds (a killed run's LAMMPS takes a moment to die), raise :class:`BusyError`
+    naming the holder. Yields the lock's descriptor: a child given it (``pass_fds``) holds the
+    lock too."""
     path = Path(folder) / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = path.read_text().strip() or "another process"
-        os.close(fd)
-        raise BusyError(f"{folder} is in use by {holder}: wait for it to finish or stop it, "
-                        "then run again") from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            holder = path.read_text().strip() or "another process"
+            os.close(fd)
+            raise BusyError(f"{folder} is in use by {holder}: wait for it to finish or stop it, "
+                            "then run again") from None
     try:
         os.ftruncate(fd, 0)
         since = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

