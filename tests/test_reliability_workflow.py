@@ -336,6 +336,17 @@ def test_interrupted_task_is_named(tmp_path):
                  log=lambda *_: None).run()
 
 
+def test_a_failing_task_is_named(tmp_path):
+    from ionscope.workflow.pipeline import Pipeline, Task
+
+    def fit(work, deps):
+        raise ValueError("fit window (0.1, 0.5) ps holds fewer than two MSD points")
+
+    with pytest.raises(RuntimeError, match="task beta/analysis-800K \\(analysis\\) failed in .*"
+                       "analysis-800K.partial: fit window"):
+        Pipeline(tmp_path, [Task("beta/analysis-800K", "analysis", {}, run=fit)], log=lambda *_: None).run()
+
+
 def test_md_commands_refuse_bad_arguments(tmp_path, capsys):
     not_a_stage = tmp_path / "notes.txt"
     not_a_stage.write_text("hello")
