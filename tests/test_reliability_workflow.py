@@ -324,6 +324,43 @@ def test_ctrl_c_stops_lammps_and_says_how_to_resume(tmp_path):
         _reap(lammps)
 
 
+@needs_lammps
+@linux_only
+def test_killed_or_interrupted_study_leaves_no_lammps_and_says_how_to_resume(tmp_path):
+    """The issue's case: SIGKILL to ``ionscope run`` alone, then Ctrl-C of the rerun."""
+    text = TINY.split("[[systems]]\nname = \"glass\"")[0] + TINY[TINY.index("[md]"):]
+    study = _write(tmp_path, text.replace("production_ps = 6", "production_ps = 200")
+                   .replace("temperatures = [800, 1000]", "temperatures = [900]"))
+    run_dir = tmp_path / "run"
+    stage = run_dir / "beta" / "md-900K.partial"
+    command = [sys.executable, "-m", "ionscope", "run", str(study), "--out", str(run_dir)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    _wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
+    lammps = _lammps(proc.pid)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _wait_for(lambda: not any(map(_alive, lammps)), "LAMMPS to die with ionscope", timeout=15)
+    finally:
+        _reap(lammps)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    _wait_for(lambda: (stage / "log.lammps").read_text().count("Reading restart file") >= 1
+              and (stage / "restart.3000").exists(), "the resumed run's restart file")
+    lammps = _lammps(proc.pid)
+    try:
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert f"MD stage {stage} stopped at step" in err
+        assert f"run the same command again to resume: ionscope run {study} --out {run_dir}" in err
+        assert not any(map(_alive, lammps))
+    finally:
+        _reap(lammps)
+    assert not (run_dir / "beta" / "md-900K").exists()
+
+
 def test_interrupted_task_is_named(tmp_path):
     from ionscope.md.guard import Interrupted
     from ionscope.workflow.pipeline import Pipeline, Task
