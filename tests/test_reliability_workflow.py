@@ -87,7 +87,7 @@ def test_adding_a_temperature_or_a_system_changes_no_other_task(tmp_path):
                          'crystal = "gamma-Li3PS4"\natoms = 64\n[[systems]]\nname = "beta"', 1)
     added, _ = hashes(first)
     assert all(added[k] == two[k] for k in two if not k == "report")
-    md_seeds = [seeds[k] for k in seeds if "/md-" in k or "/vdos-" in k or k.endswith("/build")]
+    md_seeds = [seeds[k] for k in seeds if "/md-" in k or "/vdos-" in k or k.endswith(("/build", "/softness"))]
     assert len(set(md_seeds)) == len(md_seeds) and all(0 < s < 900_000_000 for s in md_seeds)
     from ionscope.workflow.run import task_seed
 

@@ -91,11 +91,12 @@ def build_tasks(study: Study) -> list[Task]:
                           deps=analyses, run=steps.transport_runner(system, study.analysis)))
         if study.analysis.softness:
             T_soft = study.analysis.softness_T or md.temperatures[0]
+            seed = task_seed(study.seed, s, "softness")
             tasks.append(Task(f"{s}/softness", "softness",
                               {"T": T_soft, "increment_ps": study.analysis.softness_increment_ps,
-                               "seed": study.seed, "axis": system.axis if system.kind == "glass-ceramic" else None},
+                               "seed": seed, "axis": system.axis if system.kind == "glass-ceramic" else None},
                               deps=[f"{s}/md-{T_soft:g}K"],
-                              run=steps.softness_runner(system, study)))
+                              run=steps.softness_runner(system, study, seed)))
     report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "analysis")]
     tasks.append(Task("report", "report", {"study": study.model_dump(exclude={"dispatch"})},
                       deps=report_deps, run=steps.report_runner(study)))

@@ -212,7 +212,7 @@ def transport_runner(system, spec):
     return run
 
 
-def softness_runner(system, study):
+def softness_runner(system, study, seed: int):
     def run(work: Path, deps) -> None:
         from ..io import open_trajectory
         from .softness import softness_study
@@ -221,7 +221,7 @@ def softness_runner(system, study):
         traj = open_trajectory(md_dir / "trajectory.h5")
         axis = system.axis if system.kind == "glass-ceramic" else None
         summary = softness_study(traj, work, increment_ps=study.analysis.softness_increment_ps,
-                                 seed=study.seed, axis=axis)
+                                 seed=seed, axis=axis)
         summary["system"] = system.name
         record = json.loads((work / "summary.json").read_text())
         record["summary"] = summary
