@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from ase.neighborlist import neighbor_list
 
-from ionscope.structures import (composition_counts, crystal_supercell, glass_ceramic_cell,
-                                 random_packing, xli2s_p2s5_formula)
+from ionscope.structures import (composition_counts, composition_ratios, crystal_supercell,
+                                 glass_ceramic_cell, random_packing, xli2s_p2s5_formula)
 
 
 def test_supercell_by_target_and_orientation():
@@ -52,3 +52,23 @@ def test_glass_ceramic_cell_marks_a_central_crystal_slab():
     frozen = gc.arrays["frozen"].astype(bool)
     assert 0.4 < frozen.mean() < 0.6
     assert np.all(np.abs(z[frozen] - 0.5) < 0.25) and np.all(np.abs(z[~frozen] - 0.5) >= 0.25)
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ("75Li2S-30P2S5", "add up to 100"),          # was built as 75:25
+    ("Li3PS4 + junk", "cannot parse"),            # was Li3PS4
+    ("Li-3PS4", "cannot parse"),                  # was Li:P:S = 1:1:4
+    ("Li0PS4", "must be positive"),
+    ("Xx2", "unknown element"),
+])
+def test_compositions_are_parsed_strictly(bad, reason):
+    with pytest.raises(ValueError, match=reason):
+        composition_counts(bad, 96)
+    with pytest.raises(ValueError, match=reason):
+        composition_ratios(bad)
+
+
+def test_composition_counts_refuse_to_drop_an_element():
+    assert composition_ratios("Li3 P S4") == {"Li": 3.0, "P": 1.0, "S": 4.0}
+    with pytest.raises(ValueError, match=r"leaves no \['P'\] atom"):
+        composition_counts("LiP0.001S", 100)

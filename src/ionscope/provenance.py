@@ -60,6 +60,14 @@ def sha256_file(path: str | os.PathLike, block_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def task_seed(seed: int, *identity) -> int:
+    """The seed of one stochastic step, from the study seed and the step's own identity
+    (system, kind, temperature; an iteration and task name), so adding or removing a temperature or a system changes no
+    other task: SHA-256 of ``"seed/system/kind/T"`` as a positive int that LAMMPS accepts."""
+    text = "/".join(str(v) for v in (seed, *identity))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % 899_999_999 + 1
+
+
 def software_versions() -> dict[str, str]:
     """Versions of Python and of the packages that shape a result (absent ones are omitted)."""
     versions = {"python": sys.version.split()[0], "platform": platform.platform()}

@@ -24,3 +24,19 @@ def open_from_args(args: argparse.Namespace):
     type_map = args.type_map.split(",") if args.type_map else None
     return open_trajectory(args.trajectory, format=args.format, type_map=type_map,
                            md_timestep=args.md_timestep, frame_interval=args.frame_interval)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer ≥ 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer ≥ 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import count, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("md", help="run, resume or submit prepared LAMMPS stages",
@@ -15,15 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                              description="Run a prepared stage; resumes from its newest restart "
                              "file after an interruption; does nothing if it has finished.")
     run.add_argument("stage_dir", type=Path)
-    run.add_argument("--mpi", type=int, default=1, help="MPI ranks (mpirun -np N)")
+    run.add_argument("--mpi", type=positive_int, default=1, help="MPI ranks (mpirun -np N)")
     run.set_defaults(func=_run)
     slurm = actions.add_parser("slurm", help="write an sbatch script for a stage",
                                description="Write STAGE_DIR/job.sbatch for SLURM (CPU ranks or "
                                "one rank per GPU).")
     slurm.add_argument("stage_dir", type=Path)
-    slurm.add_argument("--ranks", type=int, default=1)
-    slurm.add_argument("--gpus", type=int, default=0)
-    slurm.add_argument("--time", default="24:00:00")
+    slurm.add_argument("--ranks", type=positive_int, default=1)
+    slurm.add_argument("--gpus", type=count, default=0)
+    slurm.add_argument("--time", default="24:00:00", help="SLURM time limit: MM, MM:SS, HH:MM:SS, "
+                       "D-HH, D-HH:MM or D-HH:MM:SS")
     slurm.add_argument("--partition")
     slurm.add_argument("--account")
     slurm.add_argument("--setup", action="append", default=[],
@@ -34,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..md import run_stage
 
+    if not args.stage_dir.is_dir():
+        raise FileNotFoundError(f"{args.stage_dir}: not a stage directory")
+    if not any((args.stage_dir / name).exists() for name in ("stage.json", "run.json")):
+        raise FileNotFoundError(f"{args.stage_dir}: no stage.json (prepare the stage first)")
     result = run_stage(args.stage_dir, mpi_ranks=args.mpi)
     rate = result.record.get("ns_per_day")
     print(f"{args.stage_dir}: complete ({result.record['n_atoms']} atoms"

@@ -14,13 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "figures and CSV data below RUN_DIR into RUN_DIR/index.html.")
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--title", default="ionscope report")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an index.html that ionscope did not write")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from ..report.html import write_report
+    from ..report.html import check_overwrite, write_report
 
     if not args.run_dir.is_dir():
         raise FileNotFoundError(f"{args.run_dir}: no such run directory")
@@ -30,8 +32,9 @@ def _run(args: argparse.Namespace) -> int:
         from ..workflow.study import Study
 
         study = Study.model_validate(json.loads(study_record.read_text())["study"])
+        check_overwrite(args.run_dir / "report" / "index.html", args.force)
         page = build_study_report(args.run_dir, study, args.run_dir / "report")
     else:
-        page = write_report(args.run_dir, title=args.title)
+        page = write_report(args.run_dir, title=args.title, force=args.force)
     print(f"report: {page.resolve()}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run a study file (systems, MD, analyses, report)",
@@ -15,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="run directory (default: the study file's name)")
     parser.add_argument("--dispatch", choices=["local", "dask", "dpdispatcher"],
                         help="override the study's [dispatch] backend")
-    parser.add_argument("--workers", type=int, help="parallel MD stages")
+    parser.add_argument("--workers", type=positive_int, help="parallel MD stages")
     parser.add_argument("--check", action="store_true", help="validate the study file and stop")
     parser.set_defaults(func=_run)
 

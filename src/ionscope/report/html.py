@@ -18,6 +18,18 @@ figure{margin:1em 0}img{max-width:100%;border:1px solid #eee}figcaption{font-siz
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em}details{margin:.5em 0}
 code,pre{background:#f6f6f6;font-size:.85em}pre{padding:.6em;overflow:auto}
 """
+GENERATOR = "<meta name='generator' content='ionscope'>"
+
+
+def check_overwrite(page: Path, force: bool = False) -> None:
+    """Refuse to replace a page that ionscope did not write (its own carry :data:`GENERATOR`,
+    older ones the report style), unless ``force``."""
+    if force or not page.exists():
+        return
+    text = page.read_text(errors="replace")
+    if GENERATOR not in text and _STYLE not in text:
+        raise ValueError(f"{page} was not written by ionscope; not replacing it (move it away, "
+                         "or pass --force to overwrite it)")
 
 
 def _fmt(value) -> str:
@@ -28,12 +40,20 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def write_report(run_dir: str | Path, title: str = "ionscope report", notes: list[str] | None = None) -> Path:
+def write_report(run_dir: str | Path, title: str = "ionscope report", notes: list[str] | None = None,
+                 force: bool = False) -> Path:
     """Write ``run_dir/index.html`` from every ``*/summary.json`` (headline numbers) and every
-    PNG figure below ``run_dir`` (with the CSV files of the same folder as its data)."""
+    PNG figure below ``run_dir`` (with the CSV files of the same folder as its data). A folder
+    with neither is refused, and so is an ``index.html`` not written by ionscope (unless
+    ``force``)."""
     run_dir = Path(run_dir)
     systems = sorted(p.parent for p in run_dir.glob("*/summary.json"))
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}"
+    if not systems and next(run_dir.rglob("*.png"), None) is None:
+        raise ValueError(f"{run_dir}: not an ionscope run (no study.json, no */summary.json, no "
+                         "figures): nothing to report")
+    check_overwrite(run_dir / "index.html", force)
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
+             f"<title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     for note in notes or []:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..provenance import atomic_write, provenance, write_json
 from . import study_figures as figs
-from .html import _STYLE, _fmt
+from .html import _STYLE, GENERATOR, _fmt
 from .study_figures import _csv
 
 
@@ -296,7 +296,7 @@ def _copy_per_system(data, out_dir: Path, name: str, kind: str, caption: str, ev
 
 
 def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}<title>"
              f"{html.escape(study.name)}</title><style>{_STYLE}</style></head><body>"
              f"<h1>{html.escape(study.name)}</h1>"]
     if study.notes:

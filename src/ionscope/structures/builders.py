@@ -80,25 +80,47 @@ def xli2s_p2s5_formula(x: float) -> dict[str, float]:
     return {"Li": 2 * f, "P": 2 * (1 - f), "S": f + 5 * (1 - f)}
 
 
-def composition_counts(composition: str | dict, n_atoms: int) -> dict[str, int]:
-    """Integer atom counts closest to ``n_atoms`` for a formula (``"LiP0.465S1.605"``, ``"Li3PS4"``),
-    a mapping of fractions, or ``"75Li2S-25P2S5"``; charge balance is kept where the formula has it."""
-    if isinstance(composition, str):
-        match = re.fullmatch(r"\s*([\d.]+)\s*Li2S\s*[-–]\s*([\d.]+)\s*P2S5\s*", composition)
-        if match:
-            ratios = xli2s_p2s5_formula(float(match.group(1)))
-        else:
-            ratios = {el: float(n) if n else 1.0
-                      for el, n in re.findall(r"([A-Z][a-z]?)([\d.]*)", composition)}
+_XLI2S = re.compile(r"\s*(\d+(?:\.\d*)?)\s*Li2S\s*[-–]\s*(\d+(?:\.\d*)?)\s*P2S5\s*")
+_FORMULA = re.compile(r"(?:[A-Z][a-z]?(?:\d+(?:\.\d*)?|\.\d+)?)+")
+
+
+def composition_ratios(composition: str | dict) -> dict[str, float]:
+    """Atoms per formula unit of ``"75Li2S-25P2S5"`` (mol %, adding up to 100), of a formula
+    (``"Li3PS4"``, ``"LiP0.465S1.605"``: element symbols and positive amounts, nothing else)
+    or of a mapping; anything else is refused with the reason."""
+    if not isinstance(composition, str):
+        ratios = {str(el): float(v) for el, v in dict(composition).items()}
+    elif match := _XLI2S.fullmatch(composition):
+        x, y = float(match.group(1)), float(match.group(2))
+        if abs(x + y - 100) > 1e-6:
+            raise ValueError(f"composition {composition!r}: the mol % of Li2S and P2S5 must add "
+                             f"up to 100 (got {x:g} + {y:g} = {x + y:g})")
+        ratios = xli2s_p2s5_formula(x)
+    elif _FORMULA.fullmatch(composition.replace(" ", "")):
+        ratios = {}
+        for el, n in re.findall(r"([A-Z][a-z]?)([\d.]*)", composition.replace(" ", "")):
+            ratios[el] = ratios.get(el, 0.0) + (float(n) if n else 1.0)
     else:
-        ratios = dict(composition)
-    unknown = set(ratios) - set(atomic_numbers)
+        raise ValueError(f"cannot parse composition {composition!r}: give a formula such as "
+                         f"\"Li3PS4\" or \"LiP0.465S1.605\", or \"75Li2S-25P2S5\"")
+    unknown = sorted(set(ratios) - set(atomic_numbers))
     if unknown or not ratios:
-        raise ValueError(f"cannot parse composition {composition!r}")
-    total = sum(ratios.values())
-    scale = n_atoms / total
+        raise ValueError(f"composition {composition!r}: unknown element(s) {unknown}")
+    if any(not v > 0 for v in ratios.values()):
+        raise ValueError(f"composition {composition!r}: every amount must be positive, got {ratios}")
+    return ratios
+
+
+def composition_counts(composition: str | dict, n_atoms: int) -> dict[str, int]:
+    """Integer atom counts closest to ``n_atoms`` for a composition (see
+    :func:`composition_ratios`); an element that would get no atom is an error."""
+    ratios = composition_ratios(composition)
+    scale = n_atoms / sum(ratios.values())
     counts = {el: int(round(v * scale)) for el, v in ratios.items()}
-    return {el: c for el, c in counts.items() if c > 0}
+    if missing := [el for el, c in counts.items() if c == 0]:
+        raise ValueError(f"composition {composition!r} in {n_atoms} atoms leaves no {missing} "
+                         "atom: use more atoms")
+    return counts
 
 
 def random_packing(counts: dict[str, int], density: float, min_distance: float = 1.8,

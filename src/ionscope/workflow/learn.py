@@ -17,7 +17,6 @@ before and after the refit).
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import multiprocessing
 import tomllib
@@ -39,7 +38,7 @@ from ..potential.dataset import find_systems
 from ..potential.ensemble import force_deviation
 from ..potential.lammps_eval import lammps_calculator
 from ..potential.pod import fit_pod
-from ..provenance import atomic_path, write_json
+from ..provenance import atomic_path, task_seed, write_json
 from ..structures import crystal_supercell
 
 Refit = Callable[[Sequence[Path], Path, int], list[Potential]]
@@ -147,12 +146,6 @@ def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
     tasks = [spec.task() for spec in plan.explore]
     return learn(tasks, members, refit, systems, workdir, get_preset(plan.dft_preset),
                  iterations=plan.iterations, settings=settings, log=log)
-
-
-def task_seed(seed: int, *identity) -> int:
-    """A LAMMPS-valid seed from the loop seed and a task's identity (not its position)."""
-    text = "/".join(str(x) for x in (seed, *identity))
-    return int(hashlib.sha256(text.encode()).hexdigest()[:7], 16) + 1
 
 
 def committee_forces(members: Sequence[Potential], frames: Sequence[Atoms]) -> np.ndarray:

@@ -1,14 +1,16 @@
 """A small content-addressed task graph: what ``ionscope run study.toml`` executes.
 
 Every task has a key (its folder below the run directory, e.g. ``beta/md-600K``), the parameters
-that define it and the tasks it depends on. Its hash is the SHA-256 of its kind, parameters and
-the hashes of its dependencies, so changing a temperature reruns that temperature's MD and
-everything downstream of it, and nothing else.
+that define it, its input files and the tasks it depends on. Its hash is the SHA-256 of its kind,
+parameters, the *content* of its input files and the hashes of its dependencies, so changing a
+temperature, or editing a CIF, reruns what it touches and nothing else.
 
 A task works in ``KEY.partial/``; only when it has finished is ``ionscope-task.json`` (with the
 hash) written and the folder renamed to ``KEY/`` — a finished result is never replaced by a partial
 one. A rerun skips tasks whose finished hash matches, continues an interrupted MD task in its
 ``.partial`` folder from the newest LAMMPS restart file, and starts afresh where the hash changed.
+One ``ionscope run`` at a time works in a run directory, and a ``.partial`` folder that a
+(left-over) LAMMPS still holds is neither reused nor deleted (:mod:`ionscope.md.guard`).
 
 MD tasks (LAMMPS) are independent of each other within a wave of ready tasks and go through an
 executor: in this process (``local``), a Dask cluster, or dpdispatcher (local shell, SLURM, PBS,
@@ -25,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..provenance import atomic_write
+from ..md.guard import Interrupted, folder_lock
+from ..provenance import atomic_write, sha256_file
 
 MARKER = "ionscope-task.json"
 
@@ -39,6 +42,7 @@ class Task:
     run: Callable | None = None          # run(work_dir, {dep key: finished dir}) for in-process tasks
     prepare: Callable | None = None      # MD tasks: prepare(work_dir, deps) writes a stage folder
     mpi_ranks: int = 1
+    inputs: dict[str, Path] = field(default_factory=dict)   # files hashed by content
 
 
 def task_hashes(tasks: dict[str, Task]) -> dict[str, str]:
@@ -47,8 +51,10 @@ def task_hashes(tasks: dict[str, Task]) -> dict[str, str]:
     def visit(key: str) -> str:
         if key not in hashes:
             t = tasks[key]
-            payload = json.dumps({"kind": t.kind, "params": t.params,
-                                  "deps": [visit(d) for d in t.deps]}, sort_keys=True, default=str)
+            content = {"kind": t.kind, "params": t.params, "deps": [visit(d) for d in t.deps]}
+            if t.inputs:
+                content["inputs"] = {name: sha256_file(f) for name, f in t.inputs.items()}
+            payload = json.dumps(content, sort_keys=True, default=str)
             hashes[key] = hashlib.sha256(payload.encode()).hexdigest()
         return hashes[key]
 
@@ -81,6 +87,11 @@ class Pipeline:
 
     def run(self) -> dict[str, str]:
         """Execute everything that is not up to date; returns {key: 'skipped'|'ran'}."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with folder_lock(self.run_dir, "ionscope run"):
+            return self._run_all()
+
+    def _run_all(self) -> dict[str, str]:
         done: set[str] = set()
         for key in self.tasks:
             if finished_hash(self.folder(key)) == self.hashes[key]:
@@ -105,7 +116,8 @@ class Pipeline:
         work = self.run_dir / f"{key}.partial"
         stamp = work / "ionscope-task.hash"
         if work.exists() and (not stamp.exists() or stamp.read_text() != self.hashes[key]):
-            shutil.rmtree(work)
+            with folder_lock(work, "ionscope run"):      # not while a LAMMPS still works in it
+                shutil.rmtree(work)
         work.mkdir(parents=True, exist_ok=True)
         stamp.write_text(self.hashes[key])
         return work
@@ -118,7 +130,12 @@ class Pipeline:
         work = self._work_dir(key)
         self.log(f"[{key}] {task.kind}")
         started = time.perf_counter()
-        task.run(work, self._deps(key))
+        try:
+            task.run(work, self._deps(key))
+        except KeyboardInterrupt:
+            raise Interrupted(f"task {key} ({task.kind}) stopped; the finished tasks are kept") from None
+        except Exception as exc:
+            raise RuntimeError(f"task {key} ({task.kind}) failed in {work}: {exc}") from exc
         self._publish(key, work, time.perf_counter() - started)
         self.status[key] = "ran"
 
@@ -131,7 +148,13 @@ class Pipeline:
             works[key] = work
         self.log(f"MD: {', '.join(keys)} via {self.executor.name}")
         started = time.perf_counter()
-        self.executor.run_stages([works[k] for k in keys], [self.tasks[k].mpi_ranks for k in keys])
+        try:
+            self.executor.run_stages([works[k] for k in keys], [self.tasks[k].mpi_ranks for k in keys])
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted(f"MD tasks {', '.join(keys)} stopped; they resume from their "
+                              "restart files") from None
         for key in keys:
             if not (works[key] / "run.json").exists():
                 raise RuntimeError(f"MD stage {works[key]} did not finish (no run.json); rerun to "

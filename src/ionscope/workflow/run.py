@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..provenance import provenance, write_json
+from ..provenance import provenance, task_seed, write_json
 from .pipeline import Pipeline, Task, make_executor
 from .study import Study, load_study
 
@@ -25,6 +25,13 @@ def _potential(study: Study):
     return resolve_potential(spec.path or spec.name, compressed=spec.compressed)
 
 
+def _crystal_file(name: str) -> Path:
+    """The CIF a crystal name stands for (a bundled one, or the user's file)."""
+    from ..data import data_path
+
+    return Path(name) if Path(name).is_file() else data_path(f"crystals/{name}.cif")
+
+
 def build_tasks(study: Study) -> list[Task]:
     from . import study_steps as steps
 
@@ -32,14 +39,16 @@ def build_tasks(study: Study) -> list[Task]:
     pot_id = {"name": potential.name, "sha256": potential.sha256}
     md = study.md
     tasks: list[Task] = []
-    for k, system in enumerate(study.systems):
+    for system in study.systems:
         s = system.name
-        seed = study.seed + 100 * k
         sys_params = system.model_dump()
+        inputs = {"crystal": _crystal_file(system.crystal)} if system.crystal else {}
+        seed = task_seed(study.seed, s, "build")
         tasks.append(Task(f"{s}/build", "build", {"system": sys_params, "seed": seed},
-                          run=steps.build_runner(system, seed)))
+                          run=steps.build_runner(system, seed), inputs=inputs))
         start = f"{s}/build"
         if system.kind != "crystal" or system.anneal_T:
+            seed = task_seed(study.seed, s, "prepare")
             tasks.append(Task(f"{s}/prepare", "md-prepare",
                               {"system": sys_params, "seed": seed, "potential": pot_id,
                                "timestep_fs": md.timestep_fs},
@@ -47,18 +56,21 @@ def build_tasks(study: Study) -> list[Task]:
                               mpi_ranks=md.mpi_ranks))
             start = f"{s}/prepare"
         analyses = []
-        for j, T in enumerate(md.temperatures):
+        for T in md.temperatures:
             tag = f"{T:g}K"
+            seed = task_seed(study.seed, s, "md", f"{T:g}")
             md_params = {"T": T, "md": md.model_dump(exclude={"temperatures", "mpi_ranks"}),
-                         "potential": pot_id, "seed": seed + j + 1}
+                         "potential": pot_id, "seed": seed}
             tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=[start],
-                              prepare=steps.production_runner(T, md, potential, seed + j + 1),
+                              prepare=steps.production_runner(T, md, potential, seed),
                               mpi_ranks=md.mpi_ranks))
             deps = [f"{s}/md-{tag}"]
             if md.vdos_ps > 0:
-                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos", dict(md_params, vdos_ps=md.vdos_ps),
+                vdos_seed = task_seed(study.seed, s, "vdos", f"{T:g}")
+                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos",
+                                  dict(md_params, vdos_ps=md.vdos_ps, seed=vdos_seed),
                                   deps=[f"{s}/md-{tag}"],
-                                  prepare=steps.vdos_runner(T, md, potential, seed + j + 51),
+                                  prepare=steps.vdos_runner(T, md, potential, vdos_seed),
                                   mpi_ranks=md.mpi_ranks))
                 deps.append(f"{s}/vdos-{tag}")
             tasks.append(Task(f"{s}/analysis-{tag}", "analysis",
@@ -87,16 +99,19 @@ def _softness_tasks(study: Study) -> list[Task]:
     T = spec.softness_T or study.md.temperatures[0]
     names = [s.name for s in study.systems]
     references = names if spec.softness_reference == "all" else [spec.softness_reference]
-    params = {"T": T, "increment_ps": spec.softness_increment_ps, "seed": study.seed}
+    params = {"T": T, "increment_ps": spec.softness_increment_ps}
+    seed = task_seed(study.seed, "softness-model")
     tasks = [Task("softness-model", "softness-model",
-                  dict(params, reference=spec.softness_reference, systems=references),
+                  dict(params, reference=spec.softness_reference, systems=references, seed=seed),
                   deps=[f"{s}/md-{T:g}K" for s in references],
-                  run=steps.softness_model_runner(study, references))]
+                  run=steps.softness_model_runner(study, references, seed))]
     for system in study.systems:
+        seed = task_seed(study.seed, system.name, "softness")
         tasks.append(Task(f"{system.name}/softness", "softness",
-                          dict(params, axis=system.axis if system.kind == "glass-ceramic" else None),
+                          dict(params, seed=seed,
+                               axis=system.axis if system.kind == "glass-ceramic" else None),
                           deps=[f"{system.name}/md-{T:g}K", "softness-model"],
-                          run=steps.softness_runner(system, study)))
+                          run=steps.softness_runner(system, study, seed)))
     return tasks
 
 

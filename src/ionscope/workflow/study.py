@@ -25,6 +25,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..structures import composition_ratios
+
+T_MAX = 5000.0
+"""Highest temperature (K) a study accepts: far above any melt of these materials."""
+MIN_PRODUCTION_FRAMES = 25
+"""Frames a production run must hold for D and its error (5 blocks of at least 5 frames)."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,10 +52,10 @@ class PotentialSpec(_Strict):
 class MeltQuench(_Strict):
     """Chen et al. (2025): 1500 K hold, cool at 2.5 K/ps to 300 K, relax; NPT."""
 
-    T_high: float = Field(1500.0, gt=0)
+    T_high: float = Field(1500.0, gt=0, le=T_MAX)
     hold_ps: float = Field(100.0, ge=0)
     cool_rate: float = Field(2.5, gt=0, description="K/ps")
-    T_low: float = Field(300.0, gt=0)
+    T_low: float = Field(300.0, gt=0, le=T_MAX)
     relax_ps: float = Field(100.0, ge=0)
     ensemble: Literal["npt", "nvt"] = Field("npt", description="nvt keeps the starting density")
 
@@ -64,8 +71,15 @@ class SystemSpec(_Strict):
     crystal_fraction: float = Field(0.5, gt=0, lt=1, description="glass-ceramic: frozen slab")
     axis: int = Field(2, ge=0, le=2, description="glass-ceramic: slab normal (crystal axis)")
     melt_quench: MeltQuench = MeltQuench()
-    anneal_T: float | None = Field(None, gt=0, description="anneal after the quench (K)")
+    anneal_T: float | None = Field(None, gt=0, le=T_MAX, description="anneal after the quench (K)")
     anneal_ps: float = Field(0.0, ge=0)
+
+    @field_validator("composition")
+    @classmethod
+    def _composition(cls, v):
+        if v is not None:
+            composition_ratios(v)     # raises with the reason
+        return v
 
     @model_validator(mode="after")
     def _inputs(self):
@@ -101,8 +115,10 @@ class MDSpec(_Strict):
     @field_validator("temperatures")
     @classmethod
     def _positive(cls, v):
-        if any(T <= 0 for T in v):
-            raise ValueError(f"temperatures must be positive (K), got {v}")
+        if any(not 0 < T <= T_MAX for T in v):
+            raise ValueError(f"temperatures must be positive and at most {T_MAX:g} K, got {v}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"temperatures must not repeat, got {v}")
         return sorted(v)
 
 
@@ -152,6 +168,12 @@ class Study(_Strict):
         if self.analysis.softness_reference not in ["all", *names]:
             raise ValueError(f"analysis.softness_reference = {self.analysis.softness_reference!r} is "
                              f"neither 'all' nor a system name {names}")
+        frames = self.md.production_ps / self.md.dump_every_ps
+        if (self.analysis.dynamics or self.analysis.softness) and frames < MIN_PRODUCTION_FRAMES:
+            raise ValueError(f"md.production_ps = {self.md.production_ps:g} with md.dump_every_ps = "
+                             f"{self.md.dump_every_ps:g} stores {frames:g} frames; the transport "
+                             f"analysis needs at least {MIN_PRODUCTION_FRAMES} (D and its error from "
+                             "5 blocks): lengthen production_ps or lower dump_every_ps")
         return self
 
 
@@ -178,16 +200,40 @@ def load_study(path: str | Path) -> Study:
             shown = "" if isinstance(value, dict) else f" (got {value!r})"
             lines.append(f"  {key or '(top level)'}: {err['msg']}{shown}")
         raise StudyError(f"{path}: invalid study file\n" + "\n".join(lines)) from None
-    return _resolve_paths(study, path.parent)
+    try:
+        return _resolve_paths(study, path.parent)
+    except StudyError as exc:
+        raise StudyError(f"{path}: {exc}") from None
 
 
 def _resolve_paths(study: Study, base: Path) -> Study:
+    """Relative CIF and potential paths become absolute; a crystal or potential that is neither
+    bundled nor an existing file is refused here, not when the run reaches it."""
+    from ..data import data_path
+    from ..potential.bundled import available_models
+
     def fix(value: str | None) -> str | None:
         if value is None:
             return None
         p = Path(value)
-        return str((base / p).resolve()) if not p.is_absolute() and (base / p).is_file() else value
+        return str((base / p).resolve()) if not p.is_absolute() and (base / p).exists() else value
 
-    systems = [s.model_copy(update={"crystal": fix(s.crystal)}) for s in study.systems]
-    potential = study.potential.model_copy(update={"path": fix(study.potential.path)})
+    crystals = sorted(p.stem for p in data_path("crystals").glob("*.cif"))
+    problems = []
+    for k, s in enumerate(study.systems):
+        if s.crystal and s.crystal not in crystals and not Path(fix(s.crystal)).is_file():
+            problems.append(f"  systems.{k}.crystal: {s.crystal!r} is neither a bundled crystal "
+                            f"({', '.join(crystals)}) nor a file (looked in {base.resolve()})")
+    spec = study.potential
+    if spec.name and spec.name not in available_models():
+        problems.append(f"  potential.name: {spec.name!r} is not a bundled potential "
+                        f"({', '.join(available_models())}); use potential.path for your own")
+    if spec.path and not Path(fix(spec.path)).exists():
+        problems.append(f"  potential.path: {spec.path!r}: no such file or directory "
+                        f"(looked in {base.resolve()})")
+    if problems:
+        raise StudyError("invalid study file\n" + "\n".join(problems))
+    systems = [s.model_copy(update={"crystal": fix(s.crystal) if s.crystal not in crystals
+                                    else s.crystal}) for s in study.systems]
+    potential = spec.model_copy(update={"path": fix(spec.path)})
     return study.model_copy(update={"systems": systems, "potential": potential})

@@ -231,7 +231,7 @@ def transport_runner(system, spec):
     return run
 
 
-def softness_model_runner(study, references: list[str]):
+def softness_model_runner(study, references: list[str], seed: int):
     """The one hyperplane of a study, trained on the Li of the ``references`` at softness_T."""
     def run(work: Path, deps) -> None:
         from ..io import open_trajectory
@@ -240,11 +240,11 @@ def softness_model_runner(study, references: list[str]):
         trajs = {name: open_trajectory(deps[key] / "trajectory.h5") for name in references
                  for key in deps if key.startswith(f"{name}/md-")}
         train_reference(trajs, work, increment_ps=study.analysis.softness_increment_ps,
-                        seed=study.seed, reference=study.analysis.softness_reference)
+                        seed=seed, reference=study.analysis.softness_reference)
     return run
 
 
-def softness_runner(system, study):
+def softness_runner(system, study, seed: int):
     """Apply the study's hyperplane to ``system``: softness of every Li, its relations, and the
     accuracy on Li never seen in training."""
     def run(work: Path, deps) -> None:
@@ -257,7 +257,7 @@ def softness_runner(system, study):
         traj = open_trajectory(md_dir / "trajectory.h5")
         axis = system.axis if system.kind == "glass-ceramic" else None
         summary = softness_study(traj, work, increment_ps=meta["increment_ps"], radius=meta["radius"],
-                                 features=RadialFeatures(**meta["features"]), seed=study.seed,
+                                 features=RadialFeatures(**meta["features"]), seed=seed,
                                  model=model, axis=axis,
                                  thresholds=(meta["thresholds"]["high"], meta["thresholds"]["low"]),
                                  stop=window_frames(traj, meta["increment_ps"], meta["window_ps"]) + 1)
