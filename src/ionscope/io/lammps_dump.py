@@ -216,6 +216,10 @@ class LammpsDumpReader:
         header = self._line(handle, "ITEM: BOX BOUNDS")
         if not header.startswith("ITEM: BOX BOUNDS"):
             raise TrajectoryFormatError(f"{where}: expected 'ITEM: BOX BOUNDS'")
+        flags = [t for t in header.split()[3:] if t not in ("xy", "xz", "yz", "abc", "origin")]
+        if any(f != "pp" for f in flags):
+            raise TrajectoryFormatError(f"{where}: boundary '{' '.join(flags)}' is not periodic in "
+                                        f"every direction; ionscope analyses need a periodic box")
         box_lines = [self._line(handle, "the box").split() for _ in range(3)]
         try:
             if "abc" in header:
@@ -234,6 +238,10 @@ class LammpsDumpReader:
         if not atoms_header.startswith("ITEM: ATOMS"):
             raise TrajectoryFormatError(f"{where}: expected 'ITEM: ATOMS'")
         columns = atoms_header.split()[2:]
+        if not any(all(c in columns for c in s) for s in _POSITION_SETS):
+            raise TrajectoryFormatError(
+                f"{where}: missing position columns; found {columns}, need one of "
+                f"'x y z', 'xu yu zu', 'xs ys zs' or 'xsu ysu zsu'")
         lines = [handle.readline().decode("utf-8", errors="replace") for _ in range(n_atoms)]
         complete = sum(1 for line in lines if line.strip())
         # a last line without a newline is complete when it has every column (files need not
@@ -254,9 +262,21 @@ class LammpsDumpReader:
         if "element" in columns:
             tokens = np.array(" ".join(lines).split(), dtype=object)
         else:
-            with warnings.catch_warnings():  # a non-number ends the parse: caught by the count
-                warnings.simplefilter("ignore", DeprecationWarning)
-                tokens = np.fromstring("".join(lines), sep=" ")  # noqa: NPY fast C parser
+            try:
+                with warnings.catch_warnings():  # a non-number ends the parse (or raises)
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    tokens = np.fromstring("".join(lines), sep=" ")  # noqa: NPY fast C parser
+            except ValueError:
+                tokens = np.empty(0)
+            if tokens.size != n_atoms * ncol:
+                for number, line in enumerate(lines):
+                    for token in line.split():
+                        try:
+                            float(token)
+                        except ValueError:
+                            raise TrajectoryFormatError(
+                                f"{where}: atom line {number + 1}: {token!r} is not a number "
+                                f"({line.strip()!r})") from None
         if tokens.size != n_atoms * ncol:
             raise TrajectoryFormatError(
                 f"{where}: expected {n_atoms} atoms × {ncol} numeric columns "
@@ -285,11 +305,7 @@ class LammpsDumpReader:
                 raise TrajectoryFormatError(f"{where}: column '{name}' is not numeric") from None
             return values[order] if order is not None else values
 
-        position_set = next((s for s in _POSITION_SETS if all(c in table for c in s)), None)
-        if position_set is None:
-            raise TrajectoryFormatError(
-                f"{where}: missing position columns; found {columns}, need one of "
-                f"'x y z', 'xu yu zu', 'xs ys zs' or 'xsu ysu zsu'")
+        position_set = next(s for s in _POSITION_SETS if all(c in table for c in s))
         xyz = np.stack([col(c) for c in position_set], axis=1)
         if position_set[0].startswith("xs"):
             xyz = origin + xyz @ cell
