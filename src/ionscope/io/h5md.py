@@ -169,7 +169,8 @@ class H5MDReader:
     """Frames of an H5MD file: ionscope's own (unwrapped positions, read in chunks) or another
     program's (wrapped positions and image flags, unwrapped frame by frame).
 
-    ``type_map`` names LAMMPS types 1, 2, … when ``species`` holds types (LAMMPS ``dump h5md``).
+    ``type_map`` names LAMMPS types 1, 2, … when ``species`` holds types (LAMMPS ``dump h5md``;
+    ignored for ionscope's own files, whose species are atomic numbers).
     """
 
     format = "h5md"
@@ -232,8 +233,10 @@ class H5MDReader:
             raise TrajectoryFormatError(f"{where}: no species: the elements of the atoms are "
                                         f"unknown; {_LAYOUT}")
         self._species = _Element(part["species"], self.path, f"/particles/{name}/species")
-        creator = _text(f["h5md/creator"].attrs.get("name", "")) if "h5md/creator" in f else ""
-        self._types = creator.lower() == "lammps" or type_map is not None
+        creator = _text(f["h5md/creator"].attrs.get("name", "")).lower() if "h5md/creator" in f else ""
+        # integer species: LAMMPS types from LAMMPS (or when a type_map says so), else atomic
+        # numbers (ionscope's own files always)
+        self._types = creator == "lammps" or (type_map is not None and creator != "ionscope")
         self._type_map = type_map
         self._species0 = self._species.at(0)
         if self._species0.shape != (n_atoms,):
