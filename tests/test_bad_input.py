@@ -1,4 +1,5 @@
-"""Fuzz-style bad input: truncated, NaN, shuffled and mistyped variants of a real LAMMPS dump.
+"""Fuzz-style bad input: truncated, damaged, NaN, shuffled and mistyped variants of a real
+LAMMPS dump, plain and gzip-compressed.
 
 Every variant must give either the right frames (equal to the intact file's) or a clear
 error naming the file: never a traceback of another kind, never NaN in the output.
@@ -96,7 +97,7 @@ def test_fuzzed_variants_read_right_or_fail_clearly(real_dump, tmp_path):
     frames = _frames(text)
     header = 9  # lines before the atom lines of a frame
     n = len(frames[0]) - header
-    outcomes = {"truncated": [], "nan": [], "shuffled": [], "mistyped": []}
+    outcomes = {"truncated": [], "damaged": [], "nan": [], "shuffled": [], "mistyped": []}
     for case in range(24):
         compress = case % 4 == 3
         suffix = f"{case}.lammpstrj" + (".gz" if compress else "")
@@ -108,6 +109,13 @@ def test_fuzzed_variants_read_right_or_fail_clearly(real_dump, tmp_path):
         else:
             path.write_text(text[:cut])
         outcomes["truncated"].append(_check(path, reference))
+        # a damaged or cut-off compressed stream
+        packed = bytearray(gzip.compress(text.encode()))
+        at = int(rng.integers(10, len(packed)))
+        packed = packed[:at] if case % 2 else packed[:at] + bytes(64) + packed[at + 64:]
+        path = tmp_path / f"damaged{case}.lammpstrj.gz"
+        path.write_bytes(bytes(packed))
+        outcomes["damaged"].append(_check(path, reference))
         # a NaN/inf/huge coordinate in one frame
         bad = [list(f) for f in frames]
         f, a = int(rng.integers(len(bad))), header + int(rng.integers(n))
@@ -135,7 +143,7 @@ def test_fuzzed_variants_read_right_or_fail_clearly(real_dump, tmp_path):
                                            reference))
     assert set(outcomes["shuffled"]) == {"read"}
     assert set(outcomes["nan"]) == {"error"}
-    assert "read" in outcomes["truncated"]
+    assert "read" in outcomes["truncated"] and "error" in outcomes["damaged"]
     assert set(outcomes["mistyped"]) == {"error"}
 
 

@@ -15,6 +15,7 @@ import gzip
 import lzma
 import os
 import threading
+import zlib
 from contextlib import nullcontext
 import warnings
 from pathlib import Path
@@ -29,6 +30,7 @@ from .unwrap import images_from_unwrapped
 _POSITION_SETS = (("xu", "yu", "zu"), ("x", "y", "z"), ("xsu", "ysu", "zsu"), ("xs", "ys", "zs"))
 _MARK = b"ITEM: TIMESTEP"
 _COMPRESSED = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)  # unreadable or damaged streams
 
 
 def compression_opener(path: Path):
@@ -124,7 +126,7 @@ class LammpsDumpReader:
                         hit = data.find(pattern, hit + 1)
                     position += len(block)
                     tail = data[-(len(pattern) - 1):]
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except READ_ERRORS as exc:
             raise TrajectoryFormatError(f"{self.path}: cannot read the dump ({exc})") from None
         return offsets
 
@@ -173,7 +175,7 @@ class LammpsDumpReader:
             yield self.read(k)
 
     def step(self, k: int) -> int:
-        """The MD step of frame ``k``, from its header alone."""
+        """The MD step of frame ``k`` (read from the headers when the file is opened)."""
         return int(self._steps[k])
 
     def read(self, k: int) -> Frame:
@@ -187,7 +189,7 @@ class LammpsDumpReader:
         try:
             with self._at(self._offsets[k]) as handle:
                 return self._parse_frame(handle, k)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except READ_ERRORS as exc:
             raise TrajectoryFormatError(f"{self.path}: frame {k}: cannot read ({exc})") from None
 
     @staticmethod

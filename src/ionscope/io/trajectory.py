@@ -17,7 +17,7 @@ from .ase_reader import AseReader
 from .deepmd_npy import DeepmdNpyReader
 from .frame import Frame, TrajectoryFormatError
 from .h5md import H5MDReader, H5MDWriter, is_ionscope_h5md
-from .lammps_dump import LammpsDumpReader, compression_opener
+from .lammps_dump import READ_ERRORS, LammpsDumpReader, compression_opener
 from .unwrap import Unwrapper
 
 _MAX_TIMESTEP_PS = 0.01
@@ -250,7 +250,7 @@ def detect_format(path: Path) -> str:
     try:
         with (opener or open)(path, "rb") as handle:
             head = handle.read(64)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise TrajectoryFormatError(f"{path}: cannot read ({exc})") from None
     if head.startswith(b"ITEM: TIMESTEP"):
         return "lammps-dump"
