@@ -96,17 +96,21 @@ def test_convert_refuses_to_overwrite_its_input_or_a_foreign_file(beta_dump, tmp
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_cli_input_errors_are_messages(beta_dump, tmp_path, capsys):
+def test_type_map_with_blanks(beta_dump, tmp_path, capsys):
+    assert main(["convert", str(beta_dump), str(tmp_path / "b.h5"), "--type-map", "Li, P, S"]) == 0
+    assert "wrote 3 frames" in capsys.readouterr().out
+
+
+def test_structure_name_stays_inside_out(beta_dump, tmp_path, capsys):
     out = tmp_path / "deep" / "out"
-    # blanks in --type-map are fine
-    assert main(["structure", str(beta_dump), "--type-map", "Li, P, S", "--out", str(out),
-                 "--r-max", "5"]) == 0
-    capsys.readouterr()
     assert main(["structure", str(beta_dump), "--type-map", "Li,P,S", "--out", str(out),
                  "--name", "../../escape"]) == 2
     assert "--name '../../escape'" in capsys.readouterr().err
     assert not (tmp_path / "escape").exists()
-    # a NaN coordinate, a zero timestep: messages naming the problem, no numbers
+
+
+def test_nan_coordinates_and_zero_timestep_are_messages(beta_dump, tmp_path, capsys):
+    out = tmp_path / "out"
     lines = beta_dump.read_text().splitlines(keepends=True)
     first_atom = lines.index("ITEM: ATOMS id type x y z\n") + 1
     lines[first_atom] = " ".join(lines[first_atom].split()[:2] + ["nan", "1.0", "1.0"]) + "\n"

@@ -351,7 +351,7 @@ def test_crystallinity_separates_crystal_from_glass(beta_cif, glass_atoms):
 
 def test_headline_numbers_do_not_move_with_r_max(glass_atoms, tmp_path):
     """A fixed bin width: r_max 10 vs 40 Å gives the same P–S bond and Li–S coordination (with
-    200 fixed bins they moved by a whole bin width, 0.05 vs 0.2 Å)."""
+    200 fixed bins the bins were 0.05 vs 0.2 Å wide and both numbers moved)."""
     from ionscope.workflow.structure import analyse_structure
 
     near = analyse_structure(glass_atoms, "near", tmp_path, r_max=10.0)
@@ -366,13 +366,13 @@ def test_headline_numbers_do_not_move_with_r_max(glass_atoms, tmp_path):
     li_s = (sym[i] == "Li") & (sym[j] == "S")
     assert far["Li-S coordination"] == pytest.approx(li_s.sum() / (sym == "Li").sum(), abs=1e-12)
     p_s = (sym[i] == "P") & (sym[j] == "S") & (d <= 2.6)
-    assert far["P-S bond length (Å)"] == pytest.approx(d[p_s].mean(), abs=0.005)  # half a bin
+    assert far["P-S bond length (Å)"] == pytest.approx(d[p_s].mean(), abs=0.01)  # half a bin
 
 
 def test_rdf_bin_width_and_bins():
     rdf = RDF(r_max=8.0)
-    np.testing.assert_allclose(np.diff(rdf.edges), 0.01)
-    assert rdf.bins == 800 and rdf.r_max == pytest.approx(8.0)
+    np.testing.assert_allclose(np.diff(rdf.edges), 0.02)
+    assert rdf.bins == 400 and rdf.r_max == pytest.approx(8.0)
     assert RDF(r_max=8.005, dr=0.02).r_max == pytest.approx(8.02)     # whole bins
     assert RDF(r_max=6.0, bins=30).dr == pytest.approx(0.2)
     for bad in ({"r_max": float("nan")}, {"r_max": 5.0, "dr": 0.0}, {"r_max": -1.0}):

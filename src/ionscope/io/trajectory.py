@@ -245,6 +245,8 @@ def detect_format(path: Path) -> str:
     suffix = Path(stem).suffix
     if opener is None and suffix in (".h5", ".h5md", ".hdf5"):
         return "h5md"
+    if suffix in (".xyz", ".extxyz", ".traj"):
+        return "ase"
     if suffix in (".dump", ".lammpstrj") or ".dump" in stem or stem.startswith("dump"):
         return "lammps-dump"
     try:

@@ -13,7 +13,7 @@ from ..analysis.structure import (RDF, AnionSpeciation, BondAngles, Steinhardt, 
 from ..provenance import provenance, write_json
 from ..report.tables import write_csv
 
-DEFAULTS = {"r_max": 8.0, "dr": 0.01, "ps_cutoff": 2.6, "pp_cutoff": 2.6, "lis_cutoff": 3.0,
+DEFAULTS = {"r_max": 8.0, "dr": 0.02, "ps_cutoff": 2.6, "pp_cutoff": 2.6, "lis_cutoff": 3.0,
             "q6_species": "S", "q6_r_cut": 5.0}
 
 

@@ -12,6 +12,6 @@ from .xrd import crystallinity, xrd_pattern
 
 __all__ = ["AnionSpeciation", "BondAngles", "NEUTRON_B", "PairEntropy", "RDF", "Steinhardt",
            "VoronoiVolume", "classify_units", "composition_profile", "coordination_number",
-           "coordination_numbers",
-           "crystallinity", "find_interfaces", "mean_bond_length", "order_profile",
-           "structure_factors", "voronoi_volumes", "xray_form_factor", "xrd_pattern"]
+           "coordination_numbers", "crystallinity", "find_interfaces", "mean_bond_length",
+           "order_profile", "structure_factors", "voronoi_volumes", "xray_form_factor",
+           "xrd_pattern"]

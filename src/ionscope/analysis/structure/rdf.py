@@ -32,7 +32,7 @@ class RDF(FrameAnalysis):
     pairs: species pairs (i, j); default every unordered pair of the species present.
     """
 
-    def __init__(self, r_max: float = 10.0, dr: float = 0.01, r_min: float = 0.0,
+    def __init__(self, r_max: float = 10.0, dr: float = 0.02, r_min: float = 0.0,
                  pairs: Sequence[tuple[str, str]] | None = None, bins: int | None = None) -> None:
         if not (np.isfinite(r_max) and np.isfinite(r_min) and r_max > r_min >= 0):
             raise ValueError(f"need 0 <= r_min < r_max, got r_min={r_min}, r_max={r_max}")
