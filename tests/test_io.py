@@ -334,7 +334,7 @@ def test_h5md_string_species_changing_species_and_corrupted_chunk(tmp_path, rng)
         open_trajectory(h5).unwrapped()
 
 
-def test_h5md_of_mdanalysis_and_znh5md(tmp_path):
+def test_h5md_of_mdanalysis_and_znh5md():
     """The H5MD examples that MDAnalysis ships: ZnH5MD (particles/atoms, per-frame float species,
     times in fs) is read and agrees with MDAnalysis; MDAnalysis's own files carry no species and
     are refused with the layout that is read."""
@@ -351,6 +351,28 @@ def test_h5md_of_mdanalysis_and_znh5md(tmp_path):
     np.testing.assert_allclose(traj.times(), [ts.time for ts in u.trajectory], atol=1e-9)
     with pytest.raises(TrajectoryFormatError, match=r"cobrotoxin\.h5md.*no species.*ionscope reads H5MD"):
         open_trajectory(data.H5MD_xvf)
+
+
+def test_h5md_units_are_converted(tmp_path, rng):
+    import h5py
+
+    wrapped, images, cells, _ = npt_walk(rng, n_atoms=16, n_frames=4)
+    types = np.where(np.arange(16) < 8, 1, 2)
+    path = _lammps_h5md(tmp_path / "nm.h5", wrapped / 10, images, cells / 10, types, "text")
+    with h5py.File(path, "r+") as f:
+        part = f["particles/all"]
+        part["position/value"].attrs["unit"] = "nm"
+        part["box/edges/value"].attrs["unit"] = "nm"
+        part["position/time"].attrs["unit"] = "fs"
+    traj = open_trajectory(path)
+    np.testing.assert_allclose(traj[2].positions, wrapped[2])
+    np.testing.assert_allclose(traj[2].cell, cells[2])
+    np.testing.assert_allclose(traj.times(), np.arange(4) * 10 * 0.001 * 1e-3)
+    traj.reader.close()
+    with h5py.File(path, "r+") as f:
+        f["particles/all/position/value"].attrs["unit"] = "bohr"
+    with pytest.raises(TrajectoryFormatError, match=r"nm\.h5.*unsupported length unit 'bohr'"):
+        open_trajectory(path)
 
 
 def test_compressed_dump_reads_like_the_plain_one(tmp_path, rng):
