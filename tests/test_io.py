@@ -399,6 +399,7 @@ def test_compressed_dump_reads_like_the_plain_one(tmp_path, rng):
         np.testing.assert_allclose(traj.unwrapped()[-1] - traj.unwrapped()[0], true[-1] - true[0], atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:MDAnalysis")
 def test_mdanalysis_lammps_dumps(tmp_path):
     """MDAnalysisTests' dumps: single frames without a final newline, bz2-compressed and image
     flags, against MDAnalysis's own reader."""
