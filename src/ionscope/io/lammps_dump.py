@@ -17,6 +17,7 @@ import os
 import threading
 import zlib
 from contextlib import nullcontext
+from itertools import islice
 import warnings
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -244,34 +245,36 @@ class LammpsDumpReader:
             raise TrajectoryFormatError(
                 f"{where}: missing position columns; found {columns}, need one of "
                 f"'x y z', 'xu yu zu', 'xs ys zs' or 'xsu ysu zsu'")
-        lines = [handle.readline().decode("utf-8", errors="replace") for _ in range(n_atoms)]
-        complete = sum(1 for line in lines if line.strip())
-        # a last line without a newline is complete when it has every column (files need not
-        # end in a newline); a short one is a write cut off mid-line
-        if complete < n_atoms or (n_atoms and not lines[-1].endswith("\n")
-                                  and len(lines[-1].split()) != len(columns)):
+        lines = list(islice(handle, n_atoms))
+        lines += [b""] * (n_atoms - len(lines))
+        # readline gives b"" only at the end of the file; a last line without a newline is
+        # complete when it has every column (files need not end in a newline), a short one is
+        # a write cut off mid-line
+        if n_atoms and (not lines[-1] or (not lines[-1].endswith(b"\n")
+                                          and len(lines[-1].split()) != len(columns))):
+            complete = sum(1 for line in lines if line.strip())
             raise _Truncated(f"step {step}: {complete} of {n_atoms} atom lines")
-        table = self._table(lines, columns, n_atoms, where)
+        table = self._table(b"".join(lines).decode("utf-8", errors="replace"), columns, n_atoms, where)
         return self._frame(table, columns, cell, origin, step, n_atoms, where)
 
     @staticmethod
-    def _table(lines: list[str], columns: list[str], n_atoms: int, where: str) -> dict[str, np.ndarray]:
+    def _table(text: str, columns: list[str], n_atoms: int, where: str) -> dict[str, np.ndarray]:
         ncol = len(columns)
-        if any(line.startswith("ITEM:") for line in lines):
-            got = next(i for i, line in enumerate(lines) if line.startswith("ITEM:"))
+        if "ITEM:" in text:
+            got = text[:text.index("ITEM:")].count("\n")
             raise TrajectoryFormatError(
                 f"{where}: the header says {n_atoms} atoms but {got} atom lines follow")
         if "element" in columns:
-            tokens = np.array(" ".join(lines).split(), dtype=object)
+            tokens = np.array(text.split(), dtype=object)
         else:
             try:
                 with warnings.catch_warnings():  # a non-number ends the parse (or raises)
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    tokens = np.fromstring("".join(lines), sep=" ")  # noqa: NPY fast C parser
+                    tokens = np.fromstring(text, sep=" ")  # noqa: NPY fast C parser
             except ValueError:
                 tokens = np.empty(0)
             if tokens.size != n_atoms * ncol:
-                for number, line in enumerate(lines):
+                for number, line in enumerate(text.splitlines()):
                     for token in line.split():
                         try:
                             float(token)
@@ -330,7 +333,7 @@ class LammpsDumpReader:
 
     def _check_atoms(self, table, columns: list[str], col, ids: np.ndarray | None, n_atoms: int, where: str) -> None:
         """The first frame read fixes ids, types and species; every other must match them."""
-        if ids is not None and len(np.unique(ids)) != len(ids):
+        if ids is not None and np.any(ids[1:] == ids[:-1]):  # ids arrive sorted
             raise TrajectoryFormatError(f"{where}: duplicate atom ids")
         if "element" in table:
             labels = check_symbols(col("element", str), where)
