@@ -249,3 +249,239 @@ def test_missing_file_and_unknown_species_selection(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(traj) == 3
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _lammps_h5md(path, wrapped, images, cells, types, species_kind="fixed"):
+    """An H5MD file laid out as LAMMPS ``dump h5md … position image species`` writes it
+    (dump_h5md.cpp): group ``particles/all``, creator ``lammps``, per-frame orthogonal box
+    edges (3-vectors), integer image flags, species as LAMMPS types, no unit attributes."""
+    import h5py
+
+    steps = np.arange(len(wrapped)) * 10
+    with h5py.File(path, "w") as f:
+        f.create_group("h5md").attrs["version"] = np.array([1, 0])
+        f.create_group("h5md/creator").attrs["name"] = "lammps"
+        part = f.create_group("particles/all")
+        box = part.create_group("box")
+        box.attrs["dimension"] = 3
+        box.attrs["boundary"] = np.array([b"periodic"] * 3)
+        for group, value in (("position", wrapped), ("image", images.astype(np.int32)),
+                             ("box/edges", np.array([np.diag(c) for c in cells]))):
+            g = part.create_group(group)
+            g["value"] = value
+            g["step"] = steps
+            g["time"] = steps * 0.001
+        if species_kind == "fixed":
+            part["species"] = types.astype(np.int32)
+        elif species_kind == "series":
+            g = part.create_group("species")
+            g["value"] = np.tile(types.astype(np.int32), (len(wrapped), 1))
+            g["step"], g["time"] = steps, steps * 0.001
+        elif species_kind == "changing":
+            g = part.create_group("species")
+            value = np.tile(types.astype(np.int32), (len(wrapped), 1))
+            value[3, 0] = 3
+            g["value"] = value
+            g["step"], g["time"] = steps, steps * 0.001
+        elif species_kind == "text":
+            part["species"] = np.array([b"Li" if t == 1 else b"S" for t in types])
+    return path
+
+
+@pytest.mark.parametrize("species_kind", ["fixed", "series"])
+def test_lammps_h5md_uses_type_map_and_image_flags(tmp_path, rng, species_kind):
+    wrapped, images, cells, true = npt_walk(rng, n_atoms=16, n_frames=60)
+    types = np.where(np.arange(16) < 8, 1, 2)
+    path = _lammps_h5md(tmp_path / "lmp.h5", wrapped, images, cells, types, species_kind)
+    with pytest.raises(TrajectoryFormatError, match=r"lmp\.h5.*LAMMPS types; pass type_map"):
+        open_trajectory(path)
+    traj = open_trajectory(path, type_map=["Li", "S"])
+    assert list(traj.symbols) == ["Li"] * 8 + ["S"] * 8           # not H/He from types 1/2
+    assert np.abs(images).max() >= 1                               # the walk crosses the box
+    unwrapped = traj.unwrapped()
+    np.testing.assert_allclose(unwrapped - unwrapped[0], true - true[0], atol=1e-6)
+    np.testing.assert_allclose(traj.times()[:2], [0.0, 0.01])
+    back = open_trajectory(traj.to_h5md(tmp_path / "ours.h5"), type_map=["Li", "S"])
+    assert list(back.symbols) == list(traj.symbols)   # ours: atomic numbers, type_map ignored
+    np.testing.assert_allclose(back.unwrapped(), unwrapped, atol=1e-9)
+
+
+def test_h5md_string_species_changing_species_and_corrupted_chunk(tmp_path, rng):
+    import h5py
+
+    wrapped, images, cells, _ = npt_walk(rng, n_atoms=16, n_frames=6)
+    types = np.where(np.arange(16) < 8, 1, 2)
+    text = _lammps_h5md(tmp_path / "text.h5", wrapped, images, cells, types, "text")
+    assert list(open_trajectory(text).symbols) == ["Li"] * 8 + ["S"] * 8
+    changing = _lammps_h5md(tmp_path / "changing.h5", wrapped, images, cells, types, "changing")
+    traj = open_trajectory(changing, type_map=["Li", "S", "P"])
+    with pytest.raises(TrajectoryFormatError, match=r"changing\.h5: frame 3: the species"):
+        traj.unwrapped()
+    # an ionscope file with one damaged compressed chunk
+    dump = tmp_path / "c.dump"
+    cols = _columns(np.arange(1, 17), types, wrapped, ["x", "y", "z"])
+    write_dump(dump, range(6), cells, cols)
+    h5 = open_trajectory(dump, type_map=["Li", "S"]).to_h5md(tmp_path / "damaged.h5")
+    with h5py.File(h5) as f:
+        info = f["particles/all/position/value"].id.get_chunk_info(0)
+    with open(h5, "r+b") as handle:
+        handle.seek(info.byte_offset + info.size // 3)
+        handle.write(b"\xff" * max(8, info.size // 3))
+    with pytest.raises(TrajectoryFormatError, match=r"damaged\.h5: frames? 0.*cannot read"):
+        open_trajectory(h5).unwrapped()
+
+
+def test_h5md_of_mdanalysis_and_znh5md():
+    """The H5MD examples that MDAnalysis ships: ZnH5MD (particles/atoms, per-frame float species,
+    times in fs) is read and agrees with MDAnalysis; MDAnalysis's own files carry no species and
+    are refused with the layout that is read."""
+    mda = pytest.importorskip("MDAnalysis")
+    data = pytest.importorskip("MDAnalysisTests.datafiles")
+    traj = open_trajectory(data.H5MD_energy)
+    assert traj.n_atoms == 108 and traj.species == ["Cu"]
+    u = mda.Universe.empty(108, trajectory=True)
+    u.load_new(data.H5MD_energy, format="H5MD")
+    assert len(u.trajectory) == len(traj) == 20
+    u.trajectory[5]
+    np.testing.assert_allclose(traj[5].positions, u.atoms.positions, atol=1e-4)
+    np.testing.assert_allclose(traj[5].cell, u.trajectory.ts.triclinic_dimensions, atol=1e-4)
+    np.testing.assert_allclose(traj.times(), [ts.time for ts in u.trajectory], atol=1e-9)
+    with pytest.raises(TrajectoryFormatError, match=r"cobrotoxin\.h5md.*no species.*ionscope reads H5MD"):
+        open_trajectory(data.H5MD_xvf)
+
+
+def test_h5md_units_are_converted(tmp_path, rng):
+    import h5py
+
+    wrapped, images, cells, _ = npt_walk(rng, n_atoms=16, n_frames=4)
+    types = np.where(np.arange(16) < 8, 1, 2)
+    path = _lammps_h5md(tmp_path / "nm.h5", wrapped / 10, images, cells / 10, types, "text")
+    with h5py.File(path, "r+") as f:
+        part = f["particles/all"]
+        part["position/value"].attrs["unit"] = "nm"
+        part["box/edges/value"].attrs["unit"] = "nm"
+        part["position/time"].attrs["unit"] = "fs"
+    traj = open_trajectory(path)
+    np.testing.assert_allclose(traj[2].positions, wrapped[2])
+    np.testing.assert_allclose(traj[2].cell, cells[2])
+    np.testing.assert_allclose(traj.times(), np.arange(4) * 10 * 0.001 * 1e-3)
+    traj.reader.close()
+    with h5py.File(path, "r+") as f:
+        f["particles/all/position/value"].attrs["unit"] = "bohr"
+    with pytest.raises(TrajectoryFormatError, match=r"nm\.h5.*unsupported length unit 'bohr'"):
+        open_trajectory(path)
+
+
+def test_compressed_dump_reads_like_the_plain_one(tmp_path, rng):
+    import bz2
+    import gzip
+
+    wrapped, images, cells, true = npt_walk(rng, n_atoms=12, n_frames=30)
+    cols = _columns(np.arange(1, 13), np.arange(12) % 2 + 1, wrapped, ["x", "y", "z"])
+    cols.update({c: [v.astype(int) for v in vals] for c, vals in
+                 _columns(np.arange(1, 13), np.ones(12, int), images.astype(float),
+                          ["ix", "iy", "iz"]).items() if c in ("ix", "iy", "iz")})
+    plain = tmp_path / "run.lammpstrj"
+    write_dump(plain, range(100, 130), cells, cols, origin=(-3.0, 1.0, 2.0))
+    ref = open_trajectory(plain, type_map=["Li", "S"], md_timestep=0.001)
+    for name, pack in (("run.lammpstrj.gz", gzip.compress), ("run.lammpstrj.bz2", bz2.compress),
+                       ("run.dump.bz2", bz2.compress)):
+        path = tmp_path / name
+        path.write_bytes(pack(plain.read_bytes()))
+        traj = open_trajectory(path, type_map=["Li", "S"], md_timestep=0.001)
+        assert traj.reader.format == "lammps-dump" and list(traj.symbols) == list(ref.symbols)
+        np.testing.assert_allclose(traj.unwrapped(), ref.unwrapped())
+        np.testing.assert_allclose(traj.times(), ref.times())
+        np.testing.assert_allclose(traj[29].origin, [-3.0, 1.0, 2.0])
+        np.testing.assert_allclose(traj.unwrapped()[-1] - traj.unwrapped()[0], true[-1] - true[0], atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:MDAnalysis")
+def test_mdanalysis_lammps_dumps(tmp_path):
+    """MDAnalysisTests' dumps: single frames without a final newline, bz2-compressed and image
+    flags, against MDAnalysis's own reader."""
+    mda = pytest.importorskip("MDAnalysis")
+    data = pytest.importorskip("MDAnalysisTests.datafiles")
+    for name, type_map in (("LAMMPSDUMP_triclinic", ["Na", "Al", "Si", "O"]),
+                           ("LAMMPSDUMP_allinfo", None), ("LAMMPSDUMP_nomass_elemx", None)):
+        path = getattr(data, name)
+        assert not open(path, "rb").read().endswith(b"\n")
+        traj = open_trajectory(path, type_map=type_map)
+        u = mda.Universe(path, format="LAMMPSDUMP", topology_format="LAMMPSDUMP") \
+            if name != "LAMMPSDUMP_triclinic" else None
+        assert len(traj) == 1
+        if u is not None:  # MDAnalysis shifts the box origin to zero
+            np.testing.assert_allclose(traj[0].positions - traj[0].origin, u.atoms.positions, atol=1e-4)
+    # a multi-frame dump whose last line has no newline keeps its last, complete frame
+    import bz2
+
+    text = bz2.decompress(open(data.LAMMPSDUMP, "rb").read()).decode().rstrip("\n")
+    path = tmp_path / "wat.lammpstrj"
+    path.write_text(text)
+    assert len(open_trajectory(path, type_map=["O", "H"])) == 3
+    wat = open_trajectory(data.LAMMPSDUMP, type_map=["O", "H"], md_timestep=0.001)
+    u = mda.Universe(data.LAMMPSDUMP, format="LAMMPSDUMP", topology_format="LAMMPSDUMP")
+    assert len(wat) == len(u.trajectory) == 3
+    for k, ts in enumerate(u.trajectory):
+        assert wat[k].step == ts.data["step"]
+        np.testing.assert_allclose(wat[k].cell.diagonal(), ts.dimensions[:3], atol=1e-4)
+    # positions: frame 0 (box origin 0; MDAnalysis shifts scaled coordinates of a box whose
+    # origin is not 0 by that origin once more)
+    np.testing.assert_allclose(wat[0].positions, u.trajectory[0].positions, atol=1e-4)
+    # image flags: our NPT-correct unwrapping equals x + n·L for a fixed box
+    img = open_trajectory(data.LAMMPSDUMP_image_vf, type_map=["C", "O", "H"])
+    u = mda.Universe(data.LAMMPS_image_vf, data.LAMMPSDUMP_image_vf, format="LAMMPSDUMP",
+                     unwrap_images=True)
+    for k, ts in enumerate(u.trajectory):
+        np.testing.assert_allclose(img.unwrapped()[k] - img[k].origin, ts.positions, atol=1e-4)
+    assert len(open_trajectory(data.LAMMPSDUMP_non_linear, type_map=["H"])) == 11  # *.dump.bz2
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0005, float("nan"), float("inf")])
+def test_bad_timestep_or_frame_interval_is_refused(tmp_path, value):
+    path = _simple_dump(tmp_path)
+    with pytest.raises(ValueError, match="must be a positive number of ps"):
+        open_trajectory(path, type_map=["S"], md_timestep=value)
+    with pytest.raises(ValueError, match="must be a positive number of ps"):
+        open_trajectory(path, type_map=["S"], frame_interval=value)
+
+
+def test_non_finite_coordinates_are_refused(tmp_path):
+    path = _simple_dump(tmp_path)
+    path.write_text(path.read_text().replace("2.0000000000 2.0000000000 2.0000000000",
+                                             "2.0000000000 nan 2.0000000000", 1))
+    traj = open_trajectory(path, type_map=["S"])
+    with pytest.raises(TrajectoryFormatError, match=r"simple\.dump: frame 1: non-finite.*\[0\]"):
+        traj.unwrapped()
+    with pytest.raises(TrajectoryFormatError, match="non-finite"):
+        traj.to_h5md(tmp_path / "out.h5")
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_type_map_with_blanks_and_bad_symbols(tmp_path):
+    path = _simple_dump(tmp_path)
+    assert list(open_trajectory(path, type_map=[" S "]).symbols) == ["S"] * 4
+    with pytest.raises(TrajectoryFormatError, match=r"type_map: unknown species \['Sx'\]"):
+        open_trajectory(path, type_map=["Sx"])
+
+
+def test_to_h5md_never_overwrites_the_input_or_a_foreign_file(tmp_path):
+    path = _simple_dump(tmp_path)
+    traj = open_trajectory(path, type_map=["S"])
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"simple\.dump: is the input trajectory"):
+        traj.to_h5md(path, force=True)
+    assert path.read_bytes() == before
+    other = tmp_path / "notes.txt"
+    other.write_text("keep me")
+    with pytest.raises(ValueError, match=r"notes\.txt: exists and is not an ionscope H5MD"):
+        traj.to_h5md(other)
+    assert other.read_text() == "keep me"
+    traj.to_h5md(other, force=True)
+    h5 = traj.to_h5md(tmp_path / "a.h5")
+    traj.to_h5md(h5)                                   # an ionscope file is replaced
+    with pytest.raises(ValueError, match="is a directory"):
+        traj.to_h5md(tmp_path)

@@ -453,3 +453,59 @@ def test_structure_analysis_uses_the_direct_sq_and_keeps_the_g_of_r_route(glass_
         pytest.approx(2 * np.pi / 8.0)
     with pytest.raises(ValueError, match="sq_method"):
         analyse_structure(glass_atoms, "bad", tmp_path, sq_method="debye")
+
+
+def test_headline_numbers_do_not_move_with_r_max(glass_atoms, tmp_path):
+    """A fixed bin width: r_max 10 vs 40 Å gives the same P–S bond and Li–S coordination (with
+    200 fixed bins the bins were 0.05 vs 0.2 Å wide and both numbers moved)."""
+    from ionscope.workflow.structure import analyse_structure
+
+    near = analyse_structure(glass_atoms, "near", tmp_path, r_max=10.0)
+    far = analyse_structure(glass_atoms, "far", tmp_path, r_max=40.0)
+    for key in ("P-S bond length (Å)", "Li-S coordination"):
+        assert near[key] == pytest.approx(far[key], abs=1e-12), key
+    # and they are the exact neighbour counts and distances of the frame
+    from ase.neighborlist import neighbor_list
+
+    i, j, d = neighbor_list("ijd", glass_atoms, 3.0)
+    sym = np.array(glass_atoms.get_chemical_symbols())
+    li_s = (sym[i] == "Li") & (sym[j] == "S")
+    assert far["Li-S coordination"] == pytest.approx(li_s.sum() / (sym == "Li").sum(), abs=1e-12)
+    p_s = (sym[i] == "P") & (sym[j] == "S") & (d <= 2.6)
+    assert far["P-S bond length (Å)"] == pytest.approx(d[p_s].mean(), abs=0.01)  # half a bin
+
+
+def test_rdf_bin_width_and_bins():
+    rdf = RDF(r_max=8.0)
+    np.testing.assert_allclose(np.diff(rdf.edges), 0.02)
+    assert rdf.bins == 400 and rdf.r_max == pytest.approx(8.0)
+    assert RDF(r_max=8.005, dr=0.02).r_max == pytest.approx(8.02)     # whole bins
+    assert RDF(r_max=6.0, bins=30).dr == pytest.approx(0.2)
+    for bad in ({"r_max": float("nan")}, {"r_max": 5.0, "dr": 0.0}, {"r_max": -1.0}):
+        with pytest.raises(ValueError):
+            RDF(**bad)
+
+
+def test_averaged_steinhardt_with_other_neighbour_species_matches_freud(glass_atoms):
+    """q̄_l of P centres with S neighbours averages the S atoms' own q_lm (from their S
+    neighbours), as freud does with the same neighbour list; not q_l/(N+1)."""
+    freud = pytest.importorskip("freud")
+    from ase.neighborlist import neighbor_list
+
+    from ionscope.io.frame import lammps_form
+
+    ps = glass_atoms[[a.index for a in glass_atoms if a.symbol in ("P", "S")]]
+    sym = np.array(ps.get_chemical_symbols())
+    res = Steinhardt(l=6, r_cut=4.0, average=True, species="P", neighbor_species="S").compute(ps).results
+    plain = Steinhardt(l=6, r_cut=4.0, species="P", neighbor_species="S").compute(ps).results
+    np.testing.assert_allclose(res.ql[6], plain.ql[6])
+    assert not np.allclose(res.qbar[6], res.ql[6] / (res.num_neighbors + 1))
+    i, j, vec = neighbor_list("ijD", ps, 4.0)
+    keep = sym[j] == "S"                     # every atom's bonds to S: P→S and S→S
+    lower, rot = lammps_form(ps.cell.array)
+    box = freud.box.Box.from_matrix(lower.T)
+    pts = box.wrap(ps.positions @ rot)
+    nlist = freud.locality.NeighborList.from_arrays(len(ps), len(ps), i[keep], j[keep], vec[keep] @ rot)
+    ref = freud.order.Steinhardt(6, average=True)
+    ref.compute((box, pts), neighbors=nlist)
+    np.testing.assert_allclose(res.qbar[6], ref.particle_order[sym == "P"], atol=1e-5)

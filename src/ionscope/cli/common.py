@@ -21,7 +21,7 @@ def add_trajectory_options(parser: argparse.ArgumentParser, positional: bool = T
 def open_from_args(args: argparse.Namespace):
     from ..io import open_trajectory
 
-    type_map = args.type_map.split(",") if args.type_map else None
+    type_map = [s.strip() for s in args.type_map.split(",")] if args.type_map else None
     return open_trajectory(args.trajectory, format=args.format, type_map=type_map,
                            md_timestep=args.md_timestep, frame_interval=args.frame_interval)
 

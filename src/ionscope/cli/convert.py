@@ -16,11 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_trajectory_options(parser)
     parser.add_argument("output", type=Path, help="output .h5 file")
     parser.add_argument("--precision", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite OUTPUT even if it is not an ionscope H5MD file (never the input)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     traj = open_from_args(args)
-    path = traj.to_h5md(args.output, precision=args.precision, progress=True)
+    path = traj.to_h5md(args.output, precision=args.precision, progress=True, force=args.force)
     print(f"wrote {len(traj)} frames of {traj.n_atoms} atoms to {path}")
     return 0

@@ -35,6 +35,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         source = open_from_args(args)
     name = args.name or args.trajectory.stem
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"--name {name!r}: must be a plain folder name inside --out (no '/' or '..')")
     summary = analyse_structure(source, name, args.out, start=args.start, stop=args.stop,
                                 step=args.step, progress=True, r_max=args.r_max)
     print(format_table([_flat(summary)], list(_flat(summary))))

@@ -5,6 +5,12 @@ ionscope stores *unwrapped* positions (continuous in time, NPT-correct) in
 rows = box vectors), atomic numbers in ``/particles/all/species`` and its provenance in
 ``/parameters/ionscope``. Position data are chunked over both frames and atoms, so a block of
 atoms over all frames (MSD) and a block of frames over all atoms (structure) are both cheap.
+
+The reader also takes the H5MD that other programs write: the one particle group under
+``/particles`` (or ``all``), positions wrapped or not with optional ``image`` flags (LAMMPS
+``dump h5md``), box edges as a vector or matrix, fixed or per frame, ``species`` fixed or per
+frame as atomic numbers, chemical symbols or LAMMPS types (files whose creator is LAMMPS, or
+when a ``type_map`` is given), and the H5MD ``unit`` attributes (nm, pm; fs, ns).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -21,6 +27,7 @@ from ase.data import atomic_numbers, chemical_symbols
 from .. import __version__
 from ..provenance import atomic_path
 from .frame import Frame, TrajectoryFormatError
+from .species import check_symbols, symbols_from_types
 
 
 class H5MDWriter:
@@ -98,12 +105,78 @@ class H5MDWriter:
         self._n += nf
 
 
+_LENGTH_UNITS = {"angstrom": 1.0, "a": 1.0, "å": 1.0, "nm": 10.0, "pm": 0.01}
+_TIME_UNITS = {"ps": 1.0, "fs": 1e-3, "ns": 1e3}
+_LAYOUT = ("ionscope reads H5MD 1.x: one group /particles/<name> (or 'all') with position "
+           "(value, step, time), box (periodic; edges as 3-vector or 3x3 matrix, fixed or per "
+           "frame), species (atomic numbers, symbols, or LAMMPS types with type_map) and "
+           "optionally image")
+
+
+def is_ionscope_h5md(path: str | os.PathLike) -> bool:
+    """True for an H5MD file written by ionscope (so that it may be replaced by a new one)."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(8) != b"\x89HDF\r\n\x1a\n":
+                return False
+        with h5py.File(path, "r") as f:
+            creator = f.get("h5md/creator")
+            return creator is not None and _text(creator.attrs.get("name")) == "ionscope"
+    except OSError:
+        return False
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class _Element:
+    """An H5MD element: a time series (group with value/step/time) or a fixed dataset."""
+
+    def __init__(self, node, path: Path, name: str) -> None:
+        self.fixed = isinstance(node, h5py.Dataset)
+        self.value = node if self.fixed else node["value"]
+        self.steps = self.times = None
+        if not self.fixed:
+            n = len(self.value)
+            self.steps = self._sampling(node, "step", n, int)
+            self.times = self._sampling(node, "time", n, float)
+            if self.times is not None:
+                unit = _text(node["time"].attrs.get("unit", "ps")).strip().lower()
+                if unit not in _TIME_UNITS:
+                    raise TrajectoryFormatError(f"{path}: {name}/time: unsupported time unit "
+                                                f"{unit!r} (ps, fs or ns)")
+                self.times = self.times * _TIME_UNITS[unit]
+
+    @staticmethod
+    def _sampling(node, key: str, n: int, dtype):
+        """Per-frame steps or times: a dataset, or a scalar interval with an ``offset``."""
+        if key not in node:
+            return None
+        data = node[key]
+        if data.shape == ():
+            return (np.arange(n) * data[()] + data.attrs.get("offset", 0)).astype(dtype)
+        return np.asarray(data[()], dtype)
+
+    def __len__(self) -> int:
+        return 1 if self.fixed else len(self.value)
+
+    def at(self, k):
+        return self.value[()] if self.fixed else self.value[k]
+
+
 class H5MDReader:
-    """Frames of an H5MD file written by ionscope (or any H5MD file with unwrapped positions)."""
+    """Frames of an H5MD file: ionscope's own (unwrapped positions, read in chunks) or another
+    program's (wrapped positions and image flags, unwrapped frame by frame).
+
+    ``type_map`` names LAMMPS types 1, 2, … when ``species`` holds types (LAMMPS ``dump h5md``;
+    ignored for ionscope's own files, whose species are atomic numbers).
+    """
 
     format = "h5md"
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike,
+                 type_map: Sequence[str] | Mapping[int, str] | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no such H5MD file")
@@ -112,29 +185,120 @@ class H5MDReader:
         except OSError as exc:
             raise TrajectoryFormatError(f"{self.path}: not a readable HDF5 file ({exc})") from None
         try:
-            part = self._file["particles/all"]
-            self._position = part["position/value"]
-            self._edges = part["box/edges/value"]
-            self._steps = part["position/step"][()]
-            times = part["position/time"][()] if "time" in part["position"] else None
-            species = part["species"][()]
+            self._open(type_map)
         except KeyError as exc:
-            raise TrajectoryFormatError(f"{self.path}: missing H5MD group or dataset {exc}") from None
-        self._times = times if times is not None and np.isfinite(times).all() else None
-        self.symbols = np.array([chemical_symbols[z] for z in species])
-        params = self._file.get("parameters/ionscope")
+            raise TrajectoryFormatError(f"{self.path}: missing H5MD group or dataset {exc}; "
+                                        f"{_LAYOUT}") from None
+        except OSError as exc:
+            raise TrajectoryFormatError(f"{self.path}: cannot read ({exc})") from None
+
+    def _open(self, type_map) -> None:
+        f = self._file
+        groups = list(f["particles"]) if "particles" in f else []
+        if not groups:
+            raise TrajectoryFormatError(f"{self.path}: no /particles group: not H5MD; {_LAYOUT}")
+        name = "all" if "all" in groups else groups[0]
+        if len(groups) > 1 and name != "all":
+            raise TrajectoryFormatError(f"{self.path}: several particle groups {groups} and none "
+                                        f"is 'all'; {_LAYOUT}")
+        where = f"{self.path}: /particles/{name}"
+        part = f["particles"][name]
+        params = f.get("parameters/ionscope")
         self.attributes = dict(params.attrs) if params is not None else {}
-        if len(self._edges) != len(self._position):
-            raise TrajectoryFormatError(f"{self.path}: {len(self._position)} position frames but "
+        self.unwrapped = _text(self.attributes.get("positions", "")) == "unwrapped"
+        series = _Element(part["position"], self.path, f"/particles/{name}/position")
+        self._position = series.value
+        if series.fixed or self._position.ndim != 3 or self._position.shape[2] != 3:
+            raise TrajectoryFormatError(f"{where}/position: expected a time series of (atoms, 3) "
+                                        f"positions, got shape {self._position.shape}; {_LAYOUT}")
+        n_frames, n_atoms = self._position.shape[:2]
+        self._scale = self._length_unit(self._position, f"{where}/position")
+        boundary = [_text(b).strip() for b in np.atleast_1d(part["box"].attrs.get("boundary", []))]
+        if any(b != "periodic" for b in boundary):
+            raise TrajectoryFormatError(f"{where}/box: boundary {boundary}: ionscope needs a "
+                                        f"periodic box in every direction")
+        self._edges = _Element(part["box/edges"], self.path, f"/particles/{name}/box/edges")
+        if self._edges.value.shape[-2:] != (3, 3) and self._edges.value.shape[-1:] != (3,):
+            raise TrajectoryFormatError(f"{where}/box/edges: shape {self._edges.value.shape} is "
+                                        f"neither a 3-vector nor a 3x3 matrix per frame")
+        if not self._edges.fixed and len(self._edges) != n_frames:
+            raise TrajectoryFormatError(f"{self.path}: {n_frames} position frames but "
                                         f"{len(self._edges)} box frames")
+        self._edge_scale = self._length_unit(self._edges.value, f"{where}/box/edges")
+        self._image = _Element(part["image"], self.path, f"/particles/{name}/image") \
+            if "image" in part and not self.unwrapped else None
+        if self._image is not None and len(self._image) not in (1, n_frames):
+            raise TrajectoryFormatError(f"{where}/image: {len(self._image)} frames, position has {n_frames}")
+        if "species" not in part:
+            raise TrajectoryFormatError(f"{where}: no species: the elements of the atoms are "
+                                        f"unknown; {_LAYOUT}")
+        self._species = _Element(part["species"], self.path, f"/particles/{name}/species")
+        creator = _text(f["h5md/creator"].attrs.get("name", "")).lower() if "h5md/creator" in f else ""
+        # integer species: LAMMPS types from LAMMPS (or when a type_map says so), else atomic
+        # numbers (ionscope's own files always)
+        self._types = creator == "lammps" or (type_map is not None and creator != "ionscope")
+        self._type_map = type_map
+        self._species0 = self._species.at(0)
+        if self._species0.shape != (n_atoms,):
+            raise TrajectoryFormatError(f"{where}/species: shape {self._species.value.shape} does "
+                                        f"not match {n_atoms} atoms")
+        self.symbols = self._symbols(self._species0, f"{where}/species")
+        self._steps = np.arange(n_frames) if series.steps is None else series.steps
+        times = series.times
+        self._times = times if times is not None and np.isfinite(times).all() else None
+        if np.any(np.diff(self._steps) <= 0):
+            bad = int(np.flatnonzero(np.diff(self._steps) <= 0)[0]) + 1
+            raise TrajectoryFormatError(f"{where}/position/step: steps do not increase (frame "
+                                        f"{bad}: step {self._steps[bad]} after {self._steps[bad - 1]})")
+
+    def _length_unit(self, dataset, where: str) -> float:
+        unit = _text(dataset.attrs.get("unit", "Angstrom")).strip()
+        scale = _LENGTH_UNITS.get(unit.lower())
+        if scale is None:
+            raise TrajectoryFormatError(f"{where}: unsupported length unit {unit!r} (Angstrom, nm or pm)")
+        return scale
+
+    def _symbols(self, species: np.ndarray, where: str) -> np.ndarray:
+        """Symbols from species stored as text, LAMMPS types or atomic numbers."""
+        if species.dtype.kind in "SUO":
+            return check_symbols([_text(s) for s in species], where)
+        if species.dtype.kind not in "iuf" or not np.all(np.isfinite(species)) \
+                or not np.all(species == np.round(species)):
+            raise TrajectoryFormatError(f"{where}: species must be integers or chemical symbols, "
+                                        f"got {species.dtype} values")
+        species = species.astype(np.int64)
+        if self._types:
+            if self._type_map is None:
+                raise TrajectoryFormatError(
+                    f"{where}: written by LAMMPS, species are LAMMPS types; pass type_map, e.g. "
+                    f"type_map=['Li', 'P', 'S'] for types 1, 2, 3")
+            return symbols_from_types(species, self._type_map, where)
+        if species.min() < 1 or species.max() >= len(chemical_symbols):
+            raise TrajectoryFormatError(f"{where}: species {sorted(set(species.tolist()))[:5]} are "
+                                        f"not atomic numbers (LAMMPS types? pass type_map)")
+        return np.array([chemical_symbols[z] for z in species])
 
     def __len__(self) -> int:
         return len(self._position)
 
+    def _cell(self, edges: np.ndarray) -> np.ndarray:
+        edges = np.asarray(edges, float) * self._edge_scale
+        return np.diag(edges) if edges.shape == (3,) else edges
+
     def read(self, k: int) -> Frame:
-        return Frame(positions=np.asarray(self._position[k], float), cell=self._edges[k],
-                     step=int(self._steps[k]),
-                     time=None if self._times is None else float(self._times[k]), unwrapped=True)
+        try:
+            positions = np.asarray(self._position[k], float) * self._scale
+            cell = self._cell(self._edges.at(k))
+            image = None if self._image is None else np.asarray(self._image.at(k), np.int64)
+            if not self._species.fixed and not np.array_equal(self._species.at(k), self._species0):
+                raise TrajectoryFormatError(f"{self.path}: frame {k}: the species of the atoms "
+                                            f"differ from frame 0's (a changing particle set is "
+                                            f"not supported)")
+        except OSError as exc:
+            raise TrajectoryFormatError(f"{self.path}: frame {k}: cannot read ({exc})") from None
+        return Frame(positions=positions, cell=cell, image=image, step=int(self._steps[k]),
+                     time=None if self._times is None else float(self._times[k]),
+                     unwrapped=self.unwrapped)
 
     def __iter__(self):
         for k in range(len(self)):
@@ -142,16 +306,21 @@ class H5MDReader:
 
     def read_block(self, frames: slice, atoms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Positions (nf, na, 3) and cells (nf, 3, 3) of a frame slice and a sorted atom subset;
-        only the chunks that hold those atoms are read."""
-        if atoms is None:
-            positions = self._position[frames]
-        else:
-            lo, hi = int(atoms[0]), int(atoms[-1]) + 1
-            if hi - lo <= 4 * len(atoms):  # nearly contiguous (one species): read the range
-                positions = self._position[frames, lo:hi][:, atoms - lo]
+        only the chunks that hold those atoms are read (ionscope's own, unwrapped files)."""
+        try:
+            if atoms is None:
+                positions = self._position[frames]
             else:
-                positions = self._position[frames, atoms]
-        return positions, self._edges[frames]
+                lo, hi = int(atoms[0]), int(atoms[-1]) + 1
+                if hi - lo <= 4 * len(atoms):  # nearly contiguous (one species): read the range
+                    positions = self._position[frames, lo:hi][:, atoms - lo]
+                else:
+                    positions = self._position[frames, atoms]
+            cells = np.stack([self._cell(e) for e in self._edges.value[frames]])
+        except OSError as exc:
+            raise TrajectoryFormatError(f"{self.path}: frames {frames.start}–{frames.stop}: cannot "
+                                        f"read ({exc})") from None
+        return positions * self._scale if self._scale != 1.0 else positions, cells
 
     @property
     def steps(self) -> np.ndarray:

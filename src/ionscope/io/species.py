@@ -11,12 +11,13 @@ from .frame import TrajectoryFormatError
 
 
 def check_symbols(symbols: Sequence[str], source: str) -> np.ndarray:
-    """The symbols as an array; an unknown chemical symbol is an error naming ``source``."""
-    symbols = np.asarray([str(s) for s in symbols])
+    """The symbols (surrounding blanks removed) as an array; an unknown chemical symbol is an
+    error naming ``source``."""
+    symbols = [str(s).strip() for s in symbols]
     unknown = sorted(set(symbols) - set(atomic_numbers))
     if unknown:
         raise TrajectoryFormatError(f"{source}: unknown species {unknown} (not chemical symbols)")
-    return symbols
+    return np.asarray(symbols)
 
 
 def symbols_from_types(types: np.ndarray, type_map: Sequence[str] | Mapping[int, str] | None,
@@ -27,8 +28,9 @@ def symbols_from_types(types: np.ndarray, type_map: Sequence[str] | Mapping[int,
         raise TrajectoryFormatError(
             f"{source}: atoms are identified by LAMMPS type only; pass type_map, e.g. "
             f"type_map=['Li', 'P', 'S'] for types 1, 2, 3")
-    mapping = dict(type_map) if isinstance(type_map, Mapping) else {
-        i + 1: s for i, s in enumerate(type_map)}
+    mapping = {int(t): str(s).strip() for t, s in type_map.items()} \
+        if isinstance(type_map, Mapping) else {i + 1: str(s).strip() for i, s in enumerate(type_map)}
+    check_symbols(list(mapping.values()), f"{source}: type_map")
     missing = sorted(set(np.unique(types).tolist()) - set(mapping))
     if missing:
         raise TrajectoryFormatError(

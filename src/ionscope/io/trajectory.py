@@ -16,8 +16,8 @@ import numpy as np
 from .ase_reader import AseReader
 from .deepmd_npy import DeepmdNpyReader
 from .frame import Frame, TrajectoryFormatError
-from .h5md import H5MDReader, H5MDWriter
-from .lammps_dump import LammpsDumpReader
+from .h5md import H5MDReader, H5MDWriter, is_ionscope_h5md
+from .lammps_dump import READ_ERRORS, LammpsDumpReader, compression_opener
 from .unwrap import Unwrapper
 
 _MAX_TIMESTEP_PS = 0.01
@@ -47,8 +47,9 @@ class Trajectory:
         self.reader = reader
         self.path = Path(reader.path)
         self.frame_interval = frame_interval
-        if frame_interval is not None and frame_interval <= 0:
-            raise ValueError(f"{self.path}: frame_interval must be positive (ps), got {frame_interval}")
+        if frame_interval is not None and not (np.isfinite(frame_interval) and frame_interval > 0):
+            raise ValueError(f"{self.path}: frame_interval must be a positive number of ps, "
+                             f"got {frame_interval}")
 
     # --------------------------------------------------------------- basics
     @property
@@ -85,7 +86,25 @@ class Trajectory:
     def __getitem__(self, k: int) -> Frame:
         k = range(len(self))[k]
         frame = self.reader.read(k)
+        self._check_finite(frame.positions, frame.cell, k)
         return self._timed(frame, k)
+
+    def _check_finite(self, positions: np.ndarray, cells: np.ndarray, first: int) -> None:
+        """A NaN or inf coordinate or box is an error naming the frame and atoms (it would
+        otherwise flow silently into every analysis)."""
+        if np.isfinite(positions).all() and np.isfinite(cells).all():
+            return
+        bad = ~np.isfinite(positions).all(axis=-1)
+        if positions.ndim == 3:  # a block of frames
+            frame = first + int(np.flatnonzero(bad.any(axis=1) | ~np.isfinite(cells).all(axis=(1, 2)))[0])
+            bad = bad[frame - first]
+        else:
+            frame = first
+        atoms = np.flatnonzero(bad)
+        what = f"atom index(es) {atoms[:5].tolist()}{' …' if len(atoms) > 5 else ''}" if len(atoms) \
+            else "the box"
+        raise TrajectoryFormatError(f"{self.path}: frame {frame}: non-finite coordinates (NaN or "
+                                    f"inf) for {what}")
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
@@ -116,7 +135,7 @@ class Trajectory:
         wanted = range(*slice(start, stop, step).indices(len(self)))
         if len(wanted) == 0:
             return
-        if isinstance(self.reader, H5MDReader):
+        if isinstance(self.reader, H5MDReader) and self.reader.unwrapped:
             yield from self._h5md_chunks(wanted, chunk_frames, atoms, dtype)
             return
         unwrap = Unwrapper()
@@ -144,6 +163,7 @@ class Trajectory:
             block = wanted[first:first + chunk_frames]
             sl = slice(block.start, block[-1] + 1, block.step)
             positions, cells = reader.read_block(sl, atom_sel)
+            self._check_finite(positions, cells, block.start)
             if atoms is not None and not np.array_equal(atom_sel, atoms):
                 positions = positions[:, np.searchsorted(atom_sel, atoms)]
             times = None
@@ -181,11 +201,25 @@ class Trajectory:
 
     # --------------------------------------------------------------- conversion
     def to_h5md(self, path: str | os.PathLike, precision: str = "float64",
-                chunk_frames: int = 256, progress: bool = False) -> Path:
-        """Write unwrapped positions and boxes to an H5MD file (atomically)."""
+                chunk_frames: int = 256, progress: bool = False, force: bool = False) -> Path:
+        """Write unwrapped positions and boxes to an H5MD file (atomically).
+
+        Never over the trajectory itself or a directory; over another existing file only if it
+        is an ionscope H5MD file, or with ``force=True``.
+        """
         from tqdm.auto import tqdm
 
         from ..provenance import provenance
+
+        path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"{path}: is a directory; give the output file name (e.g. {path / 'traj.h5'})")
+        if path.exists():
+            if path.samefile(self.path):
+                raise ValueError(f"{path}: is the input trajectory; refusing to overwrite it")
+            if not force and not is_ionscope_h5md(path):
+                raise ValueError(f"{path}: exists and is not an ionscope H5MD file; refusing to "
+                                 f"overwrite it (use force=True, or --force on the command line)")
 
         record = provenance(inputs={"source": self.path},
                             parameters={"format": self.reader.format, "precision": precision,
@@ -201,17 +235,25 @@ class Trajectory:
 
 
 def detect_format(path: Path) -> str:
+    """The format from the name, else from the first bytes (of the decompressed text for
+    gzip/bzip2/xz files: a compressed LAMMPS dump is read by the same dump parser)."""
     if path.is_dir():
         return "deepmd-npy"
-    suffix = path.suffix.lower()
-    if suffix in (".h5", ".h5md", ".hdf5"):
+    opener = compression_opener(path)
+    name = path.name.lower()
+    stem = name.rsplit(".", 1)[0] if opener is not None else name
+    suffix = Path(stem).suffix
+    if opener is None and suffix in (".h5", ".h5md", ".hdf5"):
         return "h5md"
     if suffix in (".xyz", ".extxyz", ".traj"):
         return "ase"
-    if suffix in (".dump", ".lammpstrj") or ".dump" in path.name or path.name.startswith("dump"):
+    if suffix in (".dump", ".lammpstrj") or ".dump" in stem or stem.startswith("dump"):
         return "lammps-dump"
-    with open(path, "rb") as handle:
-        head = handle.read(64)
+    try:
+        with (opener or open)(path, "rb") as handle:
+            head = handle.read(64)
+    except READ_ERRORS as exc:
+        raise TrajectoryFormatError(f"{path}: cannot read ({exc})") from None
     if head.startswith(b"ITEM: TIMESTEP"):
         return "lammps-dump"
     if head.startswith(b"\x89HDF"):
@@ -231,6 +273,8 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such trajectory")
+    if md_timestep is not None and not (np.isfinite(md_timestep) and md_timestep > 0):
+        raise ValueError(f"{path}: md_timestep must be a positive number of ps, got {md_timestep}")
     if md_timestep is not None and md_timestep > _MAX_TIMESTEP_PS:
         raise ValueError(f"{path}: md_timestep={md_timestep} ps is implausibly long; times are in "
                          f"ps (LAMMPS metal units): did you give fs? 0.5 fs is 0.0005 ps")
@@ -238,7 +282,7 @@ def open_trajectory(path: str | os.PathLike, format: str | None = None,
     if fmt == "lammps-dump":
         reader = LammpsDumpReader(path, type_map=type_map, md_timestep=md_timestep)
     elif fmt == "h5md":
-        reader = H5MDReader(path)
+        reader = H5MDReader(path, type_map=type_map)
     elif fmt == "deepmd-npy":
         reader = DeepmdNpyReader(path)
     elif fmt in ("ase", "extxyz", "traj"):

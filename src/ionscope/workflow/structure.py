@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.structure import (RDF, AnionSpeciation, BondAngles, DirectStructureFactor, Steinhardt,
-                                  VoronoiVolume, crystallinity, mean_bond_length, structure_factors,
-                                  xrd_pattern)
+                                  VoronoiVolume, coordination_number, crystallinity,
+                                  mean_bond_length, structure_factors, xrd_pattern)
 from ..provenance import provenance, write_json
 from ..report.tables import write_csv
 
-DEFAULTS = {"r_max": 8.0, "bins": 200, "ps_cutoff": 2.6, "pp_cutoff": 2.6, "lis_cutoff": 3.0,
+DEFAULTS = {"r_max": 8.0, "dr": 0.02, "ps_cutoff": 2.6, "pp_cutoff": 2.6, "lis_cutoff": 3.0,
             "q6_species": "S", "q6_r_cut": 5.0, "sq_method": "direct", "q_max": 15.0}
 
 
@@ -28,7 +28,7 @@ def analyse_structure(source, name: str, out_dir: str | Path, start: int = 0,
     out = Path(out_dir) / name
     is_structure = hasattr(source, "get_chemical_symbols")
     analyses = {
-        "rdf": RDF(r_max=p["r_max"], bins=p["bins"]),
+        "rdf": RDF(r_max=p["r_max"], dr=p["dr"]),
         "angles": BondAngles([("S", "P", "S"), ("S", "Li", "S"), ("Li", "S", "Li")],
                              cutoffs={("P", "S"): p["ps_cutoff"], ("Li", "S"): p["lis_cutoff"]}),
         "units": AnionSpeciation(ps_cutoff=p["ps_cutoff"], pp_cutoff=p["pp_cutoff"]),
@@ -57,7 +57,7 @@ def analyse_structure(source, name: str, out_dir: str | Path, start: int = 0,
         "system": name, "atoms": int(len(last)), "frames": analyses["rdf"].n_frames,
         "density_g_cm3": float(last.get_masses().sum() / last.get_volume() * 1.66053906660),
         "P-S bond length (Å)": mean_bond_length(rdf, ("P", "S"), p["ps_cutoff"]),
-        "Li-S coordination": float(rdf.n[("Li", "S")][np.searchsorted(r, p["lis_cutoff"])]),
+        "Li-S coordination": coordination_number(rdf, ("Li", "S"), p["lis_cutoff"]),
         "Li-S cutoff (Å)": p["lis_cutoff"],
         "S-P-S angle peak (deg)": ang.peak[("S", "P", "S")],
         "S-P-S angle mean (deg)": float(ang.mean[("S", "P", "S")]),

@@ -3,7 +3,7 @@
 from .angles import BondAngles
 from .entropy import PairEntropy
 from .profiles import composition_profile, find_interfaces, order_profile
-from .rdf import RDF, coordination_numbers, mean_bond_length
+from .rdf import RDF, coordination_number, coordination_numbers, mean_bond_length
 from .speciation import AnionSpeciation, classify_units
 from .steinhardt import Steinhardt
 from .structure_factor import NEUTRON_B, DirectStructureFactor, structure_factors, xray_form_factor
@@ -11,6 +11,7 @@ from .voronoi import VoronoiVolume, voronoi_volumes
 from .xrd import crystallinity, xrd_pattern
 
 __all__ = ["AnionSpeciation", "BondAngles", "DirectStructureFactor", "NEUTRON_B", "PairEntropy", "RDF",
-           "Steinhardt", "VoronoiVolume", "classify_units", "composition_profile", "coordination_numbers",
-           "crystallinity", "find_interfaces", "mean_bond_length", "order_profile",
-           "structure_factors", "voronoi_volumes", "xray_form_factor", "xrd_pattern"]
+           "Steinhardt", "VoronoiVolume", "classify_units", "composition_profile",
+           "coordination_number", "coordination_numbers", "crystallinity", "find_interfaces",
+           "mean_bond_length", "order_profile", "structure_factors", "voronoi_volumes",
+           "xray_form_factor", "xrd_pattern"]

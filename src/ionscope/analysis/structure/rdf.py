@@ -25,16 +25,29 @@ class RDF(FrameAnalysis):
     Parameters
     ----------
     r_max: largest distance (Å). Periodic images are included, so r_max may exceed half the box.
-    bins: number of histogram bins on [r_min, r_max].
+    dr: bin width (Å). Bin edges are r_min + k·dr, so the histogram below any distance, and
+        every number read from it (bond lengths, coordination at a cutoff), does not depend on
+        r_max; r_max is rounded up to a whole number of bins.
+    bins: number of bins on [r_min, r_max] instead of ``dr`` (then the width depends on r_max).
     pairs: species pairs (i, j); default every unordered pair of the species present.
     """
 
-    def __init__(self, r_max: float = 10.0, bins: int = 200, r_min: float = 0.0,
-                 pairs: Sequence[tuple[str, str]] | None = None) -> None:
-        if r_max <= r_min:
-            raise ValueError(f"r_max ({r_max}) must exceed r_min ({r_min})")
-        self.r_max, self.r_min, self.bins = float(r_max), float(r_min), int(bins)
-        self.edges = np.linspace(self.r_min, self.r_max, self.bins + 1)
+    def __init__(self, r_max: float = 10.0, dr: float = 0.02, r_min: float = 0.0,
+                 pairs: Sequence[tuple[str, str]] | None = None, bins: int | None = None) -> None:
+        if not (np.isfinite(r_max) and np.isfinite(r_min) and r_max > r_min >= 0):
+            raise ValueError(f"need 0 <= r_min < r_max, got r_min={r_min}, r_max={r_max}")
+        if bins is not None:
+            if int(bins) < 1:
+                raise ValueError(f"bins must be at least 1, got {bins}")
+            self.bins, self.dr = int(bins), (float(r_max) - float(r_min)) / int(bins)
+        else:
+            if not (np.isfinite(dr) and dr > 0):
+                raise ValueError(f"dr must be a positive bin width (Å), got {dr}")
+            self.dr = float(dr)
+            self.bins = int(np.ceil((float(r_max) - float(r_min)) / self.dr - 1e-9))
+        self.r_min = float(r_min)
+        self.edges = self.r_min + self.dr * np.arange(self.bins + 1)
+        self.r_max = float(self.edges[-1])
         self._pairs = None if pairs is None else [tuple(p) for p in pairs]
         super().__init__()
 
@@ -59,8 +72,7 @@ class RDF(FrameAnalysis):
         sym_code = np.array([codes[s] for s in snap.symbols])
         ns = len(species)
         # one histogram of (species of i, species of j, distance bin) by a single bincount
-        width = (self.r_max - self.r_min) / self.bins
-        bin_index = np.floor((d - self.r_min) / width).astype(np.int64)
+        bin_index = np.floor((d - self.r_min) / self.dr).astype(np.int64)
         keep = (bin_index >= 0) & (bin_index < self.bins)
         key = (sym_code[i[keep]] * ns + sym_code[j[keep]]) * self.bins + bin_index[keep]
         hist = np.bincount(key, minlength=ns * ns * self.bins).reshape(ns, ns, self.bins)
@@ -103,6 +115,16 @@ def coordination_numbers(system, center: str, neighbor: str, cutoff: float) -> n
     mask = snap.symbols[j] == neighbor
     counts = np.bincount(i[mask], minlength=len(snap.symbols))
     return counts[centres]
+
+
+def coordination_number(rdf_results, pair: tuple[str, str], cutoff: float) -> float:
+    """Mean number of j within ``cutoff`` of an i, n_ij(cutoff), from :class:`RDF` results: the
+    running coordination at the last bin edge not beyond the cutoff."""
+    upper = rdf_results.edges[1:]
+    if cutoff > upper[-1] * (1 + 1e-12):
+        raise ValueError(f"cutoff {cutoff} Å is beyond the g(r) range (r_max {upper[-1]:g} Å)")
+    k = int(np.searchsorted(upper, cutoff * (1 + 1e-12), side="right")) - 1
+    return float(rdf_results.n[pair][k]) if k >= 0 else 0.0
 
 
 def mean_bond_length(rdf_results, pair: tuple[str, str], cutoff: float) -> float:

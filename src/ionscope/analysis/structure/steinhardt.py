@@ -8,7 +8,9 @@ Steinhardt, Nelson & Ronchetti, Phys. Rev. B 28, 784 (1983):
 with w_ij = 1 for cutoff or k-nearest neighbours, or w_ij = A_ij (the area of the shared Voronoi
 face; Mickel et al., J. Chem. Phys. 138, 044501 (2013); Chen et al. 2025 Eq. 9). The averaged
 q̄_l of Lechner & Dellago, J. Chem. Phys. 129, 114707 (2008) (Chen et al. Eq. 10) replaces
-q_lm(i) by (q_lm(i) + Σ_{k∈N(i)} q_lm(k)) / (N(i) + 1) before forming the invariant.
+q_lm(i) by (q_lm(i) + Σ_{k∈N(i)} q_lm(k)) / (N(i) + 1) before forming the invariant; every
+neighbour k carries its own q_lm(k), from its own neighbours of ``neighbor_species``, also when
+it is not of ``species`` (P centres averaged with the q_lm of their S neighbours).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class Steinhardt(FrameAnalysis):
 
     Neighbours: within ``r_cut`` (Å), or the ``num_neighbors`` nearest, or ``"voronoi"`` (the
     Voronoi neighbours among the selected atoms, face-area weighted when ``weighted=True``).
+    With ``average=True`` the neighbours' own q_lm enter q̄_l (computed with the same rule).
     ``compute`` keeps the per-atom arrays of the frame; ``run`` also averages them per frame.
     """
 
@@ -155,9 +158,11 @@ class Steinhardt(FrameAnalysis):
             else:
                 i, j, d, vec = _nearest(snap, self.num_neighbors, nbr_ok)
             weights = np.ones(len(i))
-        is_centre = np.zeros(len(snap.symbols), bool)
-        is_centre[centres] = True
-        keep = is_centre[i] & nbr_ok[j]
+        has_qlm = np.zeros(len(snap.symbols), bool)
+        has_qlm[centres] = True
+        if self.average:  # the neighbours' q_lm enter q̄_l: they need their own bonds
+            has_qlm |= nbr_ok
+        keep = has_qlm[i] & nbr_ok[j]
         return centres, i[keep], j[keep], vec[keep], weights[keep]
 
     def _accumulate(self, snap: Snapshot) -> None:
