@@ -464,3 +464,36 @@ def test_study_report_figures_load_in_headless_chromium(tiny_run, tmp_path):
     title = out.stdout.split("<title>")[1].split("</title>")[0]
     total, loaded = map(int, title.split(":"))
     assert total == n_images >= 20 and loaded == total
+
+
+@pytest.mark.skipif(shutil.which("lmp") is None, reason="LAMMPS not installed")
+def test_experiment_pressure_reference_runs_npt_at_the_potentials_own_pressure(tmp_path):
+    """pressure_reference = "experiment": an NVT run of the built crystal at T measures the
+    potential's own pressure per axis; the production's NPT targets 1 bar plus it (Lee & Wan
+    2008), and the report says so with the correction in GPa."""
+    from ionscope.md import load_stage, reference_pressure
+    from ionscope.report.study import _pressure_text
+    from ionscope.workflow.pipeline import Pipeline
+    from ionscope.workflow.run import build_tasks
+
+    text = TINY.replace('equilibrate_ensemble = "nvt"',
+                        'equilibrate_ensemble = "npt"\npressure_reference = "experiment"\n'
+                        'reference_ps = 0.5')
+    study = load_study(_write(tmp_path, text))
+    tasks = {t.key: t for t in build_tasks(study)}
+    assert tasks["beta/md-800K"].deps == ["beta/build", "beta/pressure-800K"]
+    assert tasks["glass/md-1000K"].deps == ["glass/prepare", "glass/pressure-1000K"]
+    wanted = ["beta/build", "beta/pressure-800K", "beta/md-800K"]
+    Pipeline(tmp_path / "run", [tasks[k] for k in wanted], log=lambda *_: None).run()
+    record = json.loads((tmp_path / "run" / "beta" / "md-800K" / "pressure.json").read_text())
+    own = reference_pressure(load_stage(tmp_path / "run" / "beta" / "pressure-800K").thermo)
+    np.testing.assert_allclose(record["npt_target_bar"], 1.0 + own)
+    np.testing.assert_allclose(record["correction_GPa"], own / 1e4)
+    script = (tmp_path / "run" / "beta" / "md-800K" / "in.lammps").read_text()
+    assert f"x {1.0 + own[0]} {1.0 + own[0]}" in script and "couple none" in script
+    page = _pressure_text({"reference": "experiment", "target_bar": 1.0,
+                           "correction_GPa": {"beta": {"800": record["correction_GPa"]}}}, study.md)
+    assert "Lee &amp; Wan" in page and "beta 800 K: " in page
+    with pytest.raises(StudyError, match="quenched in NPT"):
+        load_study(_write(tmp_path, text.replace('relax_ps = 1, ensemble = "nvt" }',
+                                                 'relax_ps = 1, ensemble = "npt" }', 1)))

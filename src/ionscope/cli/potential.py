@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "directory (default: the bundled default potential)")
     val.add_argument("--workdir", required=True, type=Path)
     val.add_argument("--compressed", action="store_true", help="DeePMD: use the compressed model")
+    val.add_argument("--pressure-reference", choices=["dft", "experiment"], default="dft",
+                     help="NPT at 1 bar (dft) or at 1 bar + the potential's own pressure of the "
+                     "CIF cell (experiment, Lee & Wan 2008)")
     val.set_defaults(func=_validate)
 
     dev = actions.add_parser("deviation", help="model deviation of an ensemble along a trajectory",
@@ -145,7 +148,8 @@ def _validate(args: argparse.Namespace) -> int:
     from ..potential.physical import validate_physics
 
     potential = resolve_potential(args.model, compressed=args.compressed)
-    result = validate_physics(potential, args.workdir, progress=True)
+    result = validate_physics(potential, args.workdir, progress=True,
+                              pressure_reference=args.pressure_reference)
     for name, ok in result["checks"].items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     return 0 if result["passed"] else 1

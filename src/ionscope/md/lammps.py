@@ -109,7 +109,7 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
         lines += ["group frozen id <= ${n_frozen}", "group mobile subtract all frozen"]
     else:
         lines += ["group mobile union all"]
-    lines += ["thermo_style custom step time temp pe ke etotal press vol lx ly lz",
+    lines += ["thermo_style custom step time temp pe ke etotal press vol lx ly lz pxx pyy pzz",
               "thermo_modify flush yes", f"thermo {stage.steps(stage.thermo_every_ps)}",
               f"restart {stage.steps(stage.restart_every_ps)} restart.*"]
     if resume_from is None:
@@ -140,7 +140,7 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
             lines += [f"fix integrate {group} nvt temp {segment['T']} {segment['T_end']} {tdamp}"]
         elif ens == "npt":
             lines += [f"fix integrate {group} npt temp {segment['T']} {segment['T_end']} {tdamp} "
-                      f"aniso {segment.get('P', 1.0)} {segment.get('P', 1.0)} {pdamp}"]
+                      f"{_barostat(segment.get('P', 1.0), pdamp)}"]
         elif ens == "nve":
             lines += [f"fix integrate {group} nve"]
         else:
@@ -151,6 +151,16 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
     lines += stage.extra
     lines += ["write_data final.data nocoeff"]
     return "\n".join(lines) + "\n"
+
+
+def _barostat(P, pdamp: float) -> str:
+    """``aniso P P`` for one target pressure (bar); per-axis targets for three (xx, yy, zz)."""
+    if np.ndim(P) == 0:
+        return f"aniso {float(P)} {float(P)} {pdamp}"
+    if len(P) != 3:
+        raise ValueError(f"NPT pressure must be one number or three (xx, yy, zz), got {P}")
+    return " ".join(f"{axis} {float(p)} {float(p)} {pdamp}" for axis, p in zip("xyz", P)) + \
+        " couple none"
 
 
 def _truncate_dump(dump: Path, restart_step: int) -> None:

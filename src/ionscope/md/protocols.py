@@ -1,7 +1,8 @@
 """MD protocols as lists of segments that :func:`ionscope.md.run_stage` turns into LAMMPS runs.
 
 A segment is a dict: ``ensemble`` ("nvt", "npt", "nve" or "minimize"), ``ps`` (duration),
-``T`` and optionally ``T_end`` (a linear ramp, K), ``P`` (bar, NPT). Rates are in K/ps.
+``T`` and optionally ``T_end`` (a linear ramp, K), ``P`` (bar, NPT: one number for every axis,
+or three, the targets of xx, yy and zz with the axes uncoupled). Rates are in K/ps.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ def nvt(T: float, ps: float, T_end: float | None = None) -> list[dict]:
     return [{"ensemble": "nvt", "T": T, "T_end": T if T_end is None else T_end, "ps": ps}]
 
 
-def npt(T: float, ps: float, P: float = 1.0, T_end: float | None = None) -> list[dict]:
+def npt(T: float, ps: float, P: float | tuple[float, float, float] = 1.0,
+        T_end: float | None = None) -> list[dict]:
     return [{"ensemble": "npt", "T": T, "T_end": T if T_end is None else T_end, "P": P, "ps": ps}]
 
 
@@ -59,7 +61,8 @@ def anneal(T: float = 600.0, ps: float = 10_000.0, P: float = 1.0) -> list[dict]
     return npt(T, ps, P)
 
 
-def diffusion_run(T: float, equilibrate_ps: float, production_ps: float, P: float = 1.0,
+def diffusion_run(T: float, equilibrate_ps: float, production_ps: float,
+                  P: float | tuple[float, float, float] = 1.0,
                   production_ensemble: str = "nvt", equilibrate_ensemble: str = "npt") -> list[dict]:
     """One temperature of a series: NPT equilibration (or NVT at the starting density), then
     production (NVT by default, at the equilibrated volume). Only the production is dumped."""

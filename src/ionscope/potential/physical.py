@@ -11,7 +11,7 @@ import numpy as np
 
 from ..analysis.structure import RDF, BondAngles, mean_bond_length
 from ..data import crystal
-from ..md import Stage, protocols, run_stage
+from ..md import Stage, protocols, reference_pressure, run_stage
 from ..provenance import write_json
 
 LIMITS = {"lattice_deviation": 0.03, "ps_bond": (2.03, 2.10), "sps_peak": (107.0, 112.0),
@@ -25,8 +25,16 @@ def _average_cell(traj, start_fraction: float = 0.5) -> np.ndarray:
 
 def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatures=(300.0, 600.0),
                      npt_ps: float = 4.0, melt_ps: float = 2.0, timestep_fs: float = 1.0,
-                     seed: int = 1, progress: bool = False) -> dict:
-    """Run the checks in ``workdir`` and return their values, limits and pass/fail flags."""
+                     seed: int = 1, progress: bool = False, pressure_reference: str = "dft",
+                     reference_ps: float = 2.0) -> dict:
+    """Run the checks in ``workdir`` and return their values, limits and pass/fail flags.
+
+    ``pressure_reference="dft"`` runs NPT at 1 bar (the potential's own equation of state);
+    ``"experiment"`` at 1 bar plus the potential's own pressure of the CIF cell at T, per axis
+    (:mod:`ionscope.md.pressure`, Lee & Wan 2008), measured by ``reference_ps`` of NVT first.
+    """
+    if pressure_reference not in ("dft", "experiment"):
+        raise ValueError(f"pressure_reference must be 'dft' or 'experiment', got {pressure_reference!r}")
     from ..io import open_trajectory
 
     workdir = Path(workdir)
@@ -34,7 +42,14 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
     ref_lengths = reference.cell.lengths()
     out: dict = {"limits": LIMITS, "runs": {}}
     for T in temperatures:
-        stage = Stage(protocols.nvt(T, 0.5) + protocols.npt(T, npt_ps), timestep_fs=timestep_fs,
+        P: float | tuple = 1.0
+        if pressure_reference == "experiment":
+            nvt = run_stage(workdir / f"beta-nvt-{T:g}K", Stage(
+                protocols.nvt(T, reference_ps), timestep_fs=timestep_fs, seed=seed,
+                dump_every_ps=reference_ps / 4, thermo_every_ps=reference_ps / 100),
+                potential, reference, progress=progress)
+            P = tuple(float(1.0 + c) for c in reference_pressure(nvt.thermo))
+        stage = Stage(protocols.nvt(T, 0.5) + protocols.npt(T, npt_ps, P), timestep_fs=timestep_fs,
                       seed=seed, dump_every_ps=0.1, restart_every_ps=npt_ps)
         res = run_stage(workdir / f"beta-npt-{T:g}K", stage, potential, reference, progress=progress)
         traj = open_trajectory(res.trajectory)
@@ -44,6 +59,7 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
             traj, start=len(traj) // 2, progress=False)
         deviation = np.abs(lengths / ref_lengths - 1)
         out["runs"][f"{T:g} K"] = {
+            "pressure_reference": pressure_reference, "npt_target_bar": P,
             "lattice_lengths": lengths, "lattice_deviation": deviation,
             "ps_bond": mean_bond_length(rdf.results, ("P", "S"), 2.6),
             "sps_peak": angles.results.peak[("S", "P", "S")],

@@ -48,8 +48,14 @@ def collect(run_dir: Path, study) -> dict:
             "transport": _load(base / "transport").get("summary", {}),
             "softness": _load(base / "softness").get("summary", {}),
             "softness_dir": base / "softness",
+            "pressure": {T: _load_plain(base / f"md-{T:g}K" / "pressure.json")
+                         for T in study.md.temperatures if (base / f"md-{T:g}K").exists()},
         }
     return out
+
+
+def _load_plain(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def headline(data: dict, study) -> dict:
@@ -235,11 +241,33 @@ def build_study_report(run_dir: str | Path, study, out_dir: str | Path) -> Path:
 
     summary = headline(data, study)
     summary["notes"] = study.notes
+    summary["pressure"] = {"reference": study.md.pressure_reference,
+                           "target_bar": study.md.pressure_bar,
+                           "correction_GPa": {name: {f"{T:g}": rec.get("correction_GPa")
+                                                     for T, rec in d["pressure"].items()}
+                                              for name, d in data.items()}}
     if hyperplane:
         summary["softness"] = hyperplane
     write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
         inputs={"run_dir": run_dir}, parameters={"study": study.model_dump()})})
     return _write_html(out_dir, study, summary, sections)
+
+
+def _pressure_text(pressure: dict, md) -> str:
+    """Which density the MD ran at: the potential's own (``dft``) or the experimental one."""
+    npt = md.equilibrate_ensemble == "npt" or md.production_ensemble == "npt"
+    if not npt:
+        return "Density: NVT at the density each system was built at (no NPT segment)."
+    if pressure["reference"] == "dft":
+        return (f"Density: NPT at {md.pressure_bar:g} bar on the potential's own equation of "
+                "state (<code>pressure_reference = \"dft\"</code>).")
+    rows = "; ".join(f"{html.escape(name)} " + ", ".join(
+        f"{T} K: " + "/".join(f"{c:+.2f}" for c in corr) for T, corr in temps.items() if corr)
+        for name, temps in pressure["correction_GPa"].items())
+    return (f"Density: NPT at {md.pressure_bar:g} bar plus the potential's own pressure of the "
+            "experimental structure at each temperature (<code>pressure_reference = "
+            "\"experiment\"</code>, constant pressure correction of Lee &amp; Wan, PRB 78, 224103, "
+            f"2008), per axis xx/yy/zz in GPa: {rows}.")
 
 
 def _hyperplane_text(h: dict) -> str:
@@ -305,6 +333,7 @@ def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
     parts.append(f"<p>Potential: <code>{html.escape(str(pot['name']))}</code>"
                  + (f" (validation RMSE: {_fmt(pot['validation_rmse'])})" if pot["validation_rmse"] else "")
                  + ". Machine-readable numbers: <a href='summary.json'>summary.json</a>.</p>")
+    parts.append(f"<p>{_pressure_text(summary['pressure'], study.md)}</p>")
     rows = summary["systems"]
     keys = list(next(iter(rows.values())))
     parts.append("<h2>Headline numbers</h2><table><tr><th>quantity</th>" +

@@ -58,11 +58,20 @@ def build_tasks(study: Study) -> list[Task]:
         analyses = []
         for T in md.temperatures:
             tag = f"{T:g}K"
+            md_deps = [start]
+            if md.pressure_reference == "experiment":
+                seed = task_seed(study.seed, s, "pressure", f"{T:g}")
+                tasks.append(Task(f"{s}/pressure-{tag}", "md-pressure",
+                                  {"T": T, "ps": md.reference_ps, "seed": seed, "potential": pot_id,
+                                   "timestep_fs": md.timestep_fs}, deps=[start],
+                                  prepare=steps.pressure_runner(T, md, potential, seed),
+                                  mpi_ranks=md.mpi_ranks))
+                md_deps.append(f"{s}/pressure-{tag}")
             seed = task_seed(study.seed, s, "md", f"{T:g}")
             md_params = {"T": T, "md": md.model_dump(exclude={"temperatures", "mpi_ranks"}),
                          "potential": pot_id, "seed": seed}
-            tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=[start],
-                              prepare=steps.production_runner(T, md, potential, seed),
+            tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=md_deps,
+                              prepare=steps.production_runner(T, md, potential, seed, system),
                               mpi_ranks=md.mpi_ranks))
             deps = [f"{s}/md-{tag}"]
             if md.vdos_ps > 0:

@@ -111,6 +111,13 @@ class MDSpec(_Strict):
     restart_every_ps: float = Field(10.0, gt=0)
     vdos_ps: float = Field(2.0, ge=0, description="dense NVE segment for the VDOS (0: none)")
     mpi_ranks: int = Field(1, ge=1)
+    pressure_bar: float = Field(1.0, description="target pressure of NPT segments (bar)")
+    pressure_reference: Literal["dft", "experiment"] = Field(
+        "dft", description="'dft': NPT at pressure_bar (the potential's own equation of state); "
+        "'experiment': NPT at pressure_bar plus the potential's own pressure, per axis, of the "
+        "system's starting structure at the experimental density at each temperature (Lee & "
+        "Wan 2008), which keeps the experimental density and lattice")
+    reference_ps: float = Field(5.0, gt=0, description="NVT run that measures that pressure")
 
     @field_validator("temperatures")
     @classmethod
@@ -168,6 +175,13 @@ class Study(_Strict):
         if self.analysis.softness_reference not in ["all", *names]:
             raise ValueError(f"analysis.softness_reference = {self.analysis.softness_reference!r} is "
                              f"neither 'all' nor a system name {names}")
+        if self.md.pressure_reference == "experiment":
+            npt_quench = [s.name for s in self.systems if s.kind != "crystal"
+                          and s.melt_quench.ensemble == "npt"]
+            if npt_quench:
+                raise ValueError(f"md.pressure_reference = 'experiment' measures the pressure at "
+                                 f"the experimental density: systems {npt_quench} are quenched in "
+                                 "NPT; set melt_quench.ensemble = 'nvt' (at their density)")
         frames = self.md.production_ps / self.md.dump_every_ps
         if (self.analysis.dynamics or self.analysis.softness) and frames < MIN_PRODUCTION_FRAMES:
             raise ValueError(f"md.production_ps = {self.md.production_ps:g} with md.dump_every_ps = "

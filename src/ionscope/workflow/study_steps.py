@@ -20,6 +20,8 @@ def _start_atoms(deps: dict[str, Path]):
     from ..md import load_stage
 
     for key, folder in deps.items():
+        if "/pressure-" in key:       # the pressure-reference run only measures
+            continue
         if (folder / "run.json").exists():
             return load_stage(folder).atoms
         if (folder / "start.extxyz").exists():
@@ -72,11 +74,46 @@ def prepare_runner(system, md, potential, seed: int):
     return prepare
 
 
-def production_runner(T: float, md, potential, seed: int):
+def pressure_runner(T: float, md, potential, seed: int):
+    """NVT of the starting structure (at its experimental density) at T: the potential's own
+    pressure there, for ``pressure_reference = "experiment"``."""
     def prepare(work: Path, deps) -> None:
         from ..md import Stage, prepare_stage, protocols
 
-        segments = protocols.diffusion_run(T, md.equilibrate_ps, md.production_ps,
+        stage = Stage(protocols.nvt(T, md.reference_ps), timestep_fs=md.timestep_fs, seed=seed,
+                      dump_every_ps=md.reference_ps / 5, thermo_every_ps=md.reference_ps / 200,
+                      restart_every_ps=md.restart_every_ps)
+        prepare_stage(work, stage, potential, _start_atoms(deps))
+    return prepare
+
+
+def npt_pressure(md, system, deps: dict[str, Path]) -> tuple[float | tuple, dict]:
+    """The NPT target of a production run and its record: ``pressure_bar``, plus with
+    ``pressure_reference = "experiment"`` the potential's own pressure of the starting structure
+    at T (per axis for crystals, its mean for glasses; Lee & Wan 2008)."""
+    from ..md import load_stage, reference_pressure
+    from ..md.pressure import BAR_PER_GPA
+
+    record = {"pressure_reference": md.pressure_reference, "target_bar": md.pressure_bar}
+    if md.pressure_reference != "experiment":
+        return md.pressure_bar, record
+    reference = next(d for k, d in deps.items() if "/pressure-" in k)
+    correction = reference_pressure(load_stage(reference).thermo)
+    if system.kind == "glass":
+        correction = np.full(3, correction.mean())
+    target = tuple(float(md.pressure_bar + c) for c in correction)
+    record.update(correction_bar=correction.tolist(), correction_GPa=(correction / BAR_PER_GPA).tolist(),
+                  npt_target_bar=list(target))
+    return (target[0] if system.kind == "glass" else target), record
+
+
+def production_runner(T: float, md, potential, seed: int, system):
+    def prepare(work: Path, deps) -> None:
+        from ..md import Stage, prepare_stage, protocols
+
+        P, record = npt_pressure(md, system, deps)
+        write_json(work / "pressure.json", record)
+        segments = protocols.diffusion_run(T, md.equilibrate_ps, md.production_ps, P=P,
                                            production_ensemble=md.production_ensemble,
                                            equilibrate_ensemble=md.equilibrate_ensemble)
         segments = [s for s in segments if s["ps"] > 0]
