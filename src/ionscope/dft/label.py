@@ -141,6 +141,8 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
             units={"energy": "eV", "force": "eV/A", "virial": "eV (stress x volume, + = expand)",
                    "coord": "A", "box": "A"}))
 
+    if labels:
+        publish()             # reused labels are in the system before any new run starts
     if dispatch is not None and todo:
         _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report)
     else:
