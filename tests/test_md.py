@@ -174,7 +174,13 @@ def test_temperature_series_prepares_independent_stages(tmp_path):
         assert stage.segments[0]["dump"] is False
         seeds.append(stage.seed)
         assert (d / "data.lmp").exists()
-    assert seeds == [10, 11, 12]
+    from ionscope.provenance import task_seed
+
+    assert seeds == [task_seed(10, "series", f"{T}") for T in (500, 600, 700)]
+    assert len(set(seeds)) == 3
+    fewer = prepare_temperature_series(tmp_path / "two", crystal("beta-Li3PS4"), pot, [500, 700],
+                                       equilibrate_ps=5, production_ps=50, seed=10)
+    assert [load_stage_spec(d)[0].seed for d in fewer] == [seeds[0], seeds[2]]  # T's own seed
 
 
 @pytest.mark.deepmd

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from ase import Atoms
 
+from ..provenance import task_seed
 from .lammps import Stage, StageResult, prepare_stage, run_stage
 from .potentials import Potential
 from .protocols import diffusion_run
@@ -18,12 +19,14 @@ def prepare_temperature_series(workdir: str | Path, atoms: Atoms, potential: Pot
                                temperatures: Sequence[float], equilibrate_ps: float,
                                production_ps: float, seed: int = 1,
                                production_ensemble: str = "nvt", **stage_options) -> list[Path]:
-    """Prepare ``workdir/T{T}K`` for every temperature; the seed of temperature k is seed + k."""
+    """Prepare ``workdir/T{T}K`` for every temperature; each temperature's seed derives from
+    ``seed`` and the temperature itself (:func:`ionscope.provenance.task_seed`), so adding a
+    temperature changes no other stage."""
     dirs = []
-    for k, T in enumerate(temperatures):
+    for T in temperatures:
         stage = Stage(diffusion_run(T, equilibrate_ps, production_ps,
                                     production_ensemble=production_ensemble),
-                      seed=seed + k, **stage_options)
+                      seed=task_seed(seed, "series", f"{T:g}"), **stage_options)
         dirs.append(prepare_stage(Path(workdir) / f"T{T:g}K", stage, potential, atoms))
     return dirs
 
