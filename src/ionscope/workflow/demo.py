@@ -25,7 +25,7 @@ def run_demo(out_dir: str | Path, study_file: str | Path | None = None) -> Path:
     source = Path(study_file) if study_file else STUDIES / "demo.toml"
     shutil.copyfile(source, out_dir / "study-demo.toml")
     shutil.copyfile(STUDIES / "paper.toml", out_dir / "study-paper.toml")
-    report = run_study(load_study(out_dir / "study-demo.toml"), out_dir)
+    report = run_study(load_study(source), out_dir)   # paths in it are relative to its own folder
     for name in ("study-demo.toml", "study-paper.toml"):
         shutil.copyfile(out_dir / name, report.parent / name)
     summary = json.loads((report.parent / "summary.json").read_text())["summary"]
