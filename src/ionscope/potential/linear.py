@@ -379,3 +379,23 @@ def fit_snap(snap: Snap, selection: list[tuple[str, list[int]]], weights: Weight
             "fit_seconds": time.perf_counter() - started,
             "systems": {Path(s).name: len(f) for s, f in selection}}
     return SnapModel(snap, beta, committee, info)
+
+
+def committee_deviation(directory: str | Path, systems: Sequence[str | Path]) -> dict[str, dict]:
+    """DP-GEN force deviation of a saved committee (:func:`ionscope.potential.ensemble.force_deviation`:
+    per frame, max/min/mean over atoms of √⟨‖F_i − ⟨F_i⟩‖²⟩ over the members, eV/Å) on DeePMD
+    npy ``systems``; every member is evaluated by ``pair_style snap`` in LAMMPS."""
+    from .ensemble import force_deviation
+    from .lammps_eval import evaluate_lammps
+
+    model = SnapModel.load(directory)
+    if len(model.committee) < 2:
+        raise ValueError(f"{directory}: a committee deviation needs at least two members "
+                         f"(found {len(model.committee)})")
+    results = [evaluate_lammps(model.potential(directory, member=k), systems)
+               for k in range(len(model.committee))]
+    out = {}
+    for name, row in results[0]["systems"].items():
+        forces = np.array([r["systems"][name]["parity"]["force_pred"] for r in results])
+        out[name] = force_deviation(forces.reshape(len(results), row["frames"], row["atoms"], 3))
+    return out
