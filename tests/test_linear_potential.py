@@ -156,3 +156,42 @@ def test_unknown_species_names_the_system(tmp_path):
                            [np.eye(3) * 8])
     with pytest.raises(ValueError, match="LiX.*'S'"):
         design_matrix(Snap(species=("Li", "P"), radii=(0.5, 0.5), weights=(1, 1)), system)
+
+
+def test_committee_deviation_in_lammps_md_matches_python(tmp_path, shared_data):
+    """The committee deviation logged by LAMMPS itself (compute snad/atom + atom variables) on
+    a frame equals the one from evaluating every member: types in another order than the model."""
+    import subprocess
+
+    from ase.io import write
+
+    from ionscope.io import open_trajectory
+    from ionscope.md.lammps import lammps_command
+    from ionscope.potential.linear import committee_lammps_lines
+
+    root = shared_data / "lips-dft"
+    snap = Snap(twojmax=2, quadratic=True, rcutfac=4.0)
+    model = fit_snap(snap, [(str(root / "P2S5"), [0, 100, 200, 300])], members=4, seed=3)
+    out = model.save(tmp_path / "snap")
+    frame = _write_system(tmp_path / "one", *_frame_of(root / "P2S5", 500))
+    expected = committee_deviation(out, [frame])["one"]
+
+    atoms = open_trajectory(frame).atoms(0)
+    order = ["S", "Li", "P"]
+    write(tmp_path / "data.lmp", atoms, format="lammps-data", specorder=order)
+    masses = "\n".join(f"mass {k + 1} {m}" for k, m in enumerate((32.06, 6.94, 30.97)))
+    lines = committee_lammps_lines(out, order, every=1, out_file="devi.txt")
+    potential = model.potential(out)
+    (tmp_path / "in.lmp").write_text("\n".join(
+        ["units metal", "atom_style atomic", "read_data data.lmp", masses,
+         *potential.lammps_lines(order), *lines, "run 0"]) + "\n")
+    subprocess.run([*lammps_command(), "-in", "in.lmp", "-log", "none", "-screen", "none"],
+                   cwd=tmp_path, check=True)
+    logged = np.loadtxt(tmp_path / "devi.txt", ndmin=2)
+    assert logged[0, 1] == pytest.approx(expected["max_devi_f"][0], rel=1e-6)
+
+
+def _frame_of(system, k):
+    data = load_system(system)
+    symbols = [data["type_map"][t] for t in data["types"]]
+    return symbols, data["coord"][k:k + 1], data["box"][k:k + 1]

@@ -54,6 +54,7 @@ class Snap:
     quadratic: bool = False
     rfac0: float = 0.99363
     rmin0: float = 0.0
+    chem: bool = False
 
     def __post_init__(self):
         if not (len(self.radii) == len(self.weights) == len(self.species)):
@@ -62,8 +63,10 @@ class Snap:
 
     @property
     def n_descriptors(self) -> int:
-        """Descriptors per element (linear K, plus K(K+1)/2 quadratic products)."""
-        k = n_bispectrum(self.twojmax)
+        """Descriptors per element: K bispectrum components (K·n³ with ``chem``, the explicit
+        multi-element SNAP of Cusentino et al., J. Phys. Chem. A 124, 5456 (2020), one per
+        ordered element triplet), plus K(K+1)/2 quadratic products."""
+        k = n_bispectrum(self.twojmax) * (len(self.species) ** 3 if self.chem else 1)
         return k + k * (k + 1) // 2 if self.quadratic else k
 
     @property
@@ -75,18 +78,24 @@ class Snap:
     def cutoff(self) -> float:
         return self.rcutfac * 2 * max(self.radii)
 
-    def compute_command(self, compute_id: str = "snap") -> str:
-        radii = " ".join(f"{r:g}" for r in self.radii)
-        weights = " ".join(f"{w:g}" for w in self.weights)
-        return (f"compute {compute_id} all snap {self.rcutfac:g} {self.rfac0:g} {self.twojmax} "
+    def compute_command(self, compute_id: str = "snap", style: str = "snap",
+                        type_order: Sequence[str] | None = None) -> str:
+        """``compute ID all snap|snad/atom …`` for LAMMPS types holding ``type_order`` (default:
+        the model's species order); descriptor columns stay in the model's element order."""
+        index = [self.species.index(s) for s in (type_order or self.species)]
+        radii = " ".join(f"{self.radii[k]:g}" for k in index)
+        weights = " ".join(f"{self.weights[k]:g}" for k in index)
+        chem = (f" chem {len(self.species)} {' '.join(map(str, index))} bnormflag 1"
+                if self.chem else "")
+        return (f"compute {compute_id} all {style} {self.rcutfac:g} {self.rfac0:g} {self.twojmax} "
                 f"{radii} {weights} rmin0 {self.rmin0:g} bzeroflag 1 "
-                f"quadraticflag {int(self.quadratic)} switchflag 1")
+                f"quadraticflag {int(self.quadratic)} switchflag 1{chem}")
 
     def param_text(self) -> str:
         """The ``.snapparam`` file of ``pair_style snap``."""
         return (f"rcutfac {self.rcutfac:g}\ntwojmax {self.twojmax}\nrfac0 {self.rfac0:g}\n"
                 f"rmin0 {self.rmin0:g}\nbzeroflag 1\nquadraticflag {int(self.quadratic)}\n"
-                "switchflag 1\n")
+                "switchflag 1\n" + ("chemflag 1\nbnormflag 1\n" if self.chem else ""))
 
     def coeff_text(self, beta: np.ndarray, comment: str = "ionscope SNAP") -> str:
         """The ``.snapcoeff`` file for coefficients ``beta`` (per element: β_e0, then β_e)."""
@@ -399,3 +408,41 @@ def committee_deviation(directory: str | Path, systems: Sequence[str | Path]) ->
         forces = np.array([r["systems"][name]["parity"]["force_pred"] for r in results])
         out[name] = force_deviation(forces.reshape(len(results), row["frames"], row["atoms"], 3))
     return out
+
+
+def committee_lammps_lines(directory: str | Path, type_order: Sequence[str], every: int = 100,
+                           out_file: str = "committee_deviation.txt", prefix: str = "ionscope") -> list[str]:
+    """LAMMPS commands that log the committee's force deviation during MD run by any pair style
+    (the committee's own ``pair_style snap`` member, or another model).
+
+    SNAP is linear in its coefficients, so member m's force on atom i is the per-atom
+    ``compute snad/atom`` row times β_m (the same rows as :func:`design_matrix`); atom-style
+    variables form F_m − ⟨F⟩ = snad · (β_m − ⟨β⟩), the per-atom deviation
+    √(Σ_m ‖F_m − ⟨F⟩‖²/M) (variable ``{prefix}_devi``) and its maximum over atoms
+    (``c_{prefix}_maxdevi``), written with the step every ``every`` steps to ``out_file``
+    (``fix ave/time``). The compute runs only on those steps. ``type_order``: element of each
+    LAMMPS type."""
+    model = SnapModel.load(directory)
+    snap, members = model.snap, model.committee
+    if len(members) < 2:
+        raise ValueError(f"{directory}: a committee deviation needs at least two members")
+    missing = set(type_order) - set(snap.species)
+    if missing:
+        raise ValueError(f"{directory}: SNAP committee has no coefficients for {sorted(missing)}")
+    ns, nd = len(snap.species), snap.n_descriptors
+    delta = (members - members.mean(axis=0)).reshape(len(members), ns, 1 + nd)[:, :, 1:]
+    index = [snap.species.index(s) for s in type_order]
+    lines = [snap.compute_command(f"{prefix}_snad", "snad/atom", type_order)]
+    squares = []
+    for m in range(len(members)):
+        for c, axis in enumerate("xyz"):
+            terms = [f"{delta[m, e, k]:.12g}*c_{prefix}_snad[{t * 3 * nd + c * nd + k + 1}]"
+                     for t, e in enumerate(index) for k in range(nd)]
+            name = f"{prefix}_df{m}{axis}"
+            lines.append(f'variable {name} atom "{"+".join(terms)}"'.replace("+-", "-"))
+            squares.append(f"v_{name}^2")
+    lines += [f'variable {prefix}_devi atom "sqrt(({"+".join(squares)})/{len(members)})"',
+              f"compute {prefix}_maxdevi all reduce max v_{prefix}_devi",
+              f"fix {prefix}_devi all ave/time {every} 1 {every} c_{prefix}_maxdevi "
+              f"file {out_file} format \" %.10g\""]
+    return lines
