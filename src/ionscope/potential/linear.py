@@ -343,7 +343,8 @@ class SnapModel:
         directory = Path(directory)
         coeff = directory / ("model.snapcoeff" if member is None
                              else f"committee/member-{member}.snapcoeff")
-        return snap_potential(coeff, directory / "model.snapparam")
+        name = directory.name if member is None else f"{directory.name}-member-{member}"
+        return snap_potential(coeff, directory / "model.snapparam", name=name)
 
 
 def read_coefficients(path: str | Path) -> np.ndarray:
