@@ -43,7 +43,6 @@ def variants():
         ("SNAP 2J=8 w", Snap(twojmax=8, weights=w), base),
         ("qSNAP 2J=4 w, study weights", Snap(twojmax=4, weights=w, quadratic=True),
          Weights(energy=30.0, force=1.0, virial=3.0, systems=STUDY_WEIGHTS)),
-        ("chemSNAP 2J=6", Snap(twojmax=6, chem=True), base),
         ("chemSNAP 2J=4, study weights", Snap(twojmax=4, chem=True),
          Weights(energy=30.0, force=1.0, virial=3.0, systems=STUDY_WEIGHTS)),
     ]
