@@ -195,3 +195,14 @@ def _frame_of(system, k):
     data = load_system(system)
     symbols = [data["type_map"][t] for t in data["types"]]
     return symbols, data["coord"][k:k + 1], data["box"][k:k + 1]
+
+
+def test_snap_potential_errors_name_the_file(tmp_path):
+    from ionscope.md import snap_potential
+
+    with pytest.raises(FileNotFoundError, match="missing.snapcoeff"):
+        snap_potential(tmp_path / "missing.snapcoeff", tmp_path / "x.snapparam")
+    (tmp_path / "bad.snapcoeff").write_text("# nothing useful\n3\n")
+    (tmp_path / "x.snapparam").write_text(Snap().param_text())
+    with pytest.raises(ValueError, match="bad.snapcoeff.*not a SNAP coefficient file"):
+        snap_potential(tmp_path / "bad.snapcoeff", tmp_path / "x.snapparam")

@@ -97,8 +97,12 @@ def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
             raise FileNotFoundError(f"{f}: no such SNAP file")
     words = [ln.split() for ln in coefficients.read_text().splitlines()
              if ln.strip() and not ln.lstrip().startswith("#")]
-    n_elements, n_coeff = int(words[0][0]), int(words[0][1])
-    species = [words[1 + k * (1 + n_coeff)][0] for k in range(n_elements)]
+    try:
+        n_elements, n_coeff = int(words[0][0]), int(words[0][1])
+        species = [words[1 + k * (1 + n_coeff)][0] for k in range(n_elements)]
+    except (IndexError, ValueError):
+        raise ValueError(f"{coefficients}: not a SNAP coefficient file (expected 'NELEM NCOEFF' "
+                         "and, per element, a 'NAME RADIUS WEIGHT' line and NCOEFF numbers)") from None
     return Potential(name or coefficients.stem, "snap", species, [coefficients, param],
                      kind="snap", coeff_args=[str(coefficients), str(param)])
 
