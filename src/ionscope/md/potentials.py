@@ -88,6 +88,25 @@ def pod_potential(param: str | os.PathLike, coefficients: str | os.PathLike,
                      coeff_args=[str(param), str(coefficients)])
 
 
+def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
+                   name: str | None = None) -> Potential:
+    """A SNAP potential (``pair_style snap``): the ``.snapcoeff`` and ``.snapparam`` files."""
+    coefficients, param = Path(coefficients).resolve(), Path(param).resolve()
+    for f in (coefficients, param):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such SNAP file")
+    words = [ln.split() for ln in coefficients.read_text().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    try:
+        n_elements, n_coeff = int(words[0][0]), int(words[0][1])
+        species = [words[1 + k * (1 + n_coeff)][0] for k in range(n_elements)]
+    except (IndexError, ValueError):
+        raise ValueError(f"{coefficients}: not a SNAP coefficient file (expected 'NELEM NCOEFF' "
+                         "and, per element, a 'NAME RADIUS WEIGHT' line and NCOEFF numbers)") from None
+    return Potential(name or coefficients.stem, "snap", species, [coefficients, param],
+                     kind="snap", coeff_args=[str(coefficients), str(param)])
+
+
 def bundled_potential(name: str | None = None, compressed: bool = False) -> Potential:
     """A potential that ships with ionscope, by name (see :mod:`ionscope.potential.bundled`);
     without a name, the default (the fast POD potential). ``compressed`` applies to DeePMD."""
@@ -103,8 +122,9 @@ def bundled_potential(name: str | None = None, compressed: bool = False) -> Pote
 
 def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = False) -> Potential:
     """A potential from what a user writes: nothing (the bundled default), a bundled name
-    (``pod-fast``, ``deepmd-paper``), a DeePMD ``.pth`` file, or a directory holding a POD
-    ``param.pod`` and ``coefficients.pod`` (what ``ionscope potential train --kind pod`` writes)."""
+    (``pod-fast``, ``deepmd-paper``), a DeePMD ``.pth`` file, a directory holding a POD
+    ``param.pod`` and ``coefficients.pod`` (what ``ionscope potential train --kind pod`` writes)
+    or a SNAP ``model.snapparam`` and ``model.snapcoeff`` (:mod:`ionscope.potential.linear`)."""
     from ..potential.bundled import available_models
 
     if spec is None or str(spec) in available_models():
@@ -112,7 +132,9 @@ def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = 
     path = Path(spec)
     if path.is_dir() and (path / "param.pod").exists():
         return pod_potential(path / "param.pod", path / "coefficients.pod", name=path.name)
+    if path.is_dir() and (path / "model.snapparam").exists():
+        return snap_potential(path / "model.snapcoeff", path / "model.snapparam", name=path.name)
     if path.is_file():
         return deepmd_potential(path)
     raise FileNotFoundError(f"{spec}: not a bundled potential ({', '.join(available_models())}), "
-                            "a DeePMD model file or a POD directory")
+                            "a DeePMD model file, a POD or a SNAP directory")

@@ -25,7 +25,8 @@ def summarize_errors(predictions) -> dict:
             "force_rmse_meV_A": 1e3 * float(np.sqrt(np.mean(df ** 2))),
             "virial_rmse_meV_atom": 1e3 * float(np.sqrt(np.mean(dv ** 2))) if dv.size else None,
             "parity": {"energy_ref": data["energy"] / n_atoms, "energy_pred": e_pred / n_atoms,
-                       "force_ref": data["force"].reshape(-1), "force_pred": f_pred.reshape(-1)},
+                       "force_ref": data["force"].reshape(-1), "force_pred": f_pred.reshape(-1),
+                       "virial_pred": v_pred},
         }
         pooled["de"].append(de); pooled["df"].append(df); pooled["dv"].append(dv)
     overall = {k: 1e3 * float(np.sqrt(np.mean(np.concatenate(v) ** 2))) for k, v in pooled.items()}
