@@ -38,19 +38,8 @@ def test_console_script_runs():
     assert out.stdout.startswith("ionscope ")
 
 
-def test_structure_and_convert_on_a_dump(tmp_path, capsys):
-    from lammps_writer import write_dump
-    from ionscope.data import crystal
-
-    atoms = crystal("beta-Li3PS4")
-    types = {"Li": 1, "P": 2, "S": 3}
-    n = len(atoms)
-    cols = {"id": [np.arange(1, n + 1)] * 3,
-            "type": [np.array([types[s] for s in atoms.get_chemical_symbols()])] * 3}
-    for k, c in enumerate("xyz"):
-        cols[c] = [atoms.positions[:, k] + 0.01 * f for f in range(3)]
-    dump = tmp_path / "beta.dump"
-    write_dump(dump, [0, 100, 200], [atoms.cell.array] * 3, cols)
+def test_structure_and_convert_on_a_dump(tmp_path, capsys, beta_dump):
+    dump = beta_dump
     assert main(["structure", str(dump), "--type-map", "Li,P,S", "--out", str(tmp_path / "s"),
                  "--r-max", "6"]) == 0
     assert (tmp_path / "s" / "beta" / "structure.png").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..dft import PRESETS, get_preset, label_frames
 from ..dft.compare import level_evidence
 from ..structures import volume_series
-from .common import add_trajectory_options, open_from_args
+from .common import add_trajectory_options, open_from_args, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     label.add_argument("--preset", default="lips-pbe-d3", choices=sorted(PRESETS),
                        help="CP2K settings (default lips-pbe-d3, the papers' level)")
     label.add_argument("--cutoff", type=float, help="override the plane-wave cutoff (Ry)")
-    label.add_argument("--mpi", type=_positive_int, default=1, help="MPI ranks per frame")
+    label.add_argument("--mpi", type=positive_int, default=1, help="MPI ranks per frame")
     label.add_argument("--workdir", type=Path, help="where CP2K runs (default OUT/work; may be "
                        "deleted once the system is written)")
     label.add_argument("--timeout", type=float, help="seconds before a frame counts as failed")
@@ -44,13 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("stored", type=Path, help="the stored system")
     compare.add_argument("relabelled", type=Path, help="its frames relabelled at lips-pbe")
     compare.set_defaults(func=_compare)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def _compare(args: argparse.Namespace) -> int:
