@@ -21,7 +21,7 @@ import json
 import multiprocessing
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -66,7 +66,6 @@ class LearnSettings:
     seed: int = 1
     mpi: int = 1                    # CP2K ranks per frame
     timeout: float | None = None    # s per CP2K frame
-    extra: dict = field(default_factory=dict)
 
 
 class ExploreSpec(BaseModel):
@@ -234,7 +233,7 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
         log(f"iteration {k} {task.name}: {len(frames)} frames, max ε_F {deviation.max():.3f} "
             f"eV/Å, {len(chosen)} selected")
     new_systems, n_labelled, n_failed = [], 0, 0
-    before, new_frames = [], []
+    new_frames = []
     for name, frames in picked.items():
         out = workdir / "labels" / f"iter-{k:03d}-{name}"
         report = label_frames(frames, out, dft, mpi=settings.mpi, timeout=settings.timeout,
