@@ -74,6 +74,8 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
             test_systems: Sequence[str | Path] = (), lmp: str | None = None) -> dict:
     """Fit POD coefficients with ``lmp -in fit.in`` (``fitpod``) in ``workdir``.
 
+    ``stride`` thins trajectories (systems of at least :data:`THIN_FROM` frames, whose neighbours
+    are correlated); smaller systems (single-point labels, equations of state) are kept whole.
     Writes ``param.pod`` and ``coefficients.pod`` (the two files of ``pair_style pod``) and returns
     the number of descriptors, the training frames and the fitting time; with ``test_systems``,
     also ``fitpod``'s own RMSEs on them (``fitpod_test``: meV/atom and meV/Å per system).
@@ -84,7 +86,8 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
     workdir = Path(workdir).resolve()
     xyz = workdir / "train-xyz"
     xyz.mkdir(parents=True, exist_ok=True)
-    n_frames = sum(write_extxyz(s, xyz / f"{Path(s).name}.xyz", stride) for s in train_systems)
+    n_frames = sum(write_extxyz(s, xyz / f"{Path(s).name}.xyz", _thinning(s, stride))
+                   for s in train_systems)
     test_xyz = workdir / "test-xyz"
     if test_systems:
         test_xyz.mkdir(exist_ok=True)
@@ -121,6 +124,15 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
     if test_systems:
         out["fitpod_test"] = _fitpod_errors(workdir / "fit_test_errors.pod")
     return out
+
+
+THIN_FROM = 100
+"""Systems with fewer frames than this are never thinned by ``stride``."""
+
+
+def _thinning(system: str | Path, stride: int) -> int:
+    n = len(np.load(Path(system) / "set.000" / "energy.npy", mmap_mode="r"))
+    return stride if n >= THIN_FROM else 1
 
 
 def _fitpod_errors(path: Path) -> dict:

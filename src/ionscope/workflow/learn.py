@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 from ase import Atoms
 from ase.io import read as ase_read
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..dft import CP2KSettings, get_preset, label_frames
 from ..io import open_trajectory
@@ -95,7 +95,7 @@ class LearnPlan(BaseModel):
     """A learning plan (TOML): data, committee, DFT preset, trust levels, exploration tasks."""
 
     model_config = ConfigDict(extra="forbid")
-    data: Path
+    data: list[Path] = Field(min_length=1, description="DeePMD npy data folders (one or more)")
     iterations: int = Field(1, ge=1)
     members: int = Field(4, ge=2)
     pod_preset: str = "fast"
@@ -109,6 +109,11 @@ class LearnPlan(BaseModel):
     seed: int = 1
     explore: list[ExploreSpec] = Field(min_length=1)
 
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return [value] if isinstance(value, (str, Path)) else value
+
     @classmethod
     def load(cls, path: str | Path) -> "LearnPlan":
         path = Path(path)
@@ -119,7 +124,7 @@ class LearnPlan(BaseModel):
         if plan.trust_hi <= plan.trust_lo:
             raise ValueError(f"{path}: trust_hi ({plan.trust_hi}) must exceed trust_lo "
                              f"({plan.trust_lo})")
-        plan.data = (path.parent / plan.data).resolve()
+        plan.data = [(path.parent / d).resolve() for d in plan.data]
         plan.explore = [spec.model_copy(update={"structure": (path.parent / spec.structure)
                                                 .resolve()}) if spec.structure else spec
                         for spec in plan.explore]
@@ -129,7 +134,7 @@ class LearnPlan(BaseModel):
 def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
     """Fit the starting POD committee on ``plan.data`` (once) and run the loop."""
     workdir = Path(workdir)
-    systems = find_systems(plan.data)
+    systems = [s for d in plan.data for s in find_systems(d)]
     refit = partial(pod_committee, n_members=plan.members, preset=plan.pod_preset,
                     stride=plan.stride)
     start = workdir / "committee-0" / "members.json"
