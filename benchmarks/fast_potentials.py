@@ -80,7 +80,7 @@ def main() -> None:
 
     from potentials import measure
 
-    from ionscope.md import bundled_potential
+    from ionscope.potential import bundled_potential
     from ionscope.potential.dataset import split_systems
     from ionscope.potential.lammps_eval import evaluate_lammps
     from ionscope.potential.linear import SnapModel, fit_snap, select_frames

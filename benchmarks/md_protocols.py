@@ -22,7 +22,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
-    from ionscope.md import Stage, bundled_potential, protocols, run_stage
+    from ionscope.md import Stage, protocols, run_stage
+    from ionscope.potential import bundled_potential
     from ionscope.structures import crystal_supercell, glass_ceramic_cell
 
     os.environ.update(OMP_NUM_THREADS="2", DP_INTRA_OP_PARALLELISM_THREADS="2",

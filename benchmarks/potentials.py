@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--sizes", type=int, nargs="+", default=[768, 6144])
     args = parser.parse_args()
-    from ionscope.md import bundled_potential
+    from ionscope.potential import bundled_potential
     from ionscope.potential.bundled import available_models, model_card
 
     rows = []

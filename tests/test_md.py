@@ -16,11 +16,11 @@ import pytest
 
 from ionscope.data import crystal
 from ionscope.md import Stage, protocols, render_input, run_stage
-from ionscope.md.potentials import Potential
+from ionscope.potential import Potential
 
 
 def test_render_input_schedule_and_resume():
-    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"], kind="lammps")
+    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"])
     stage = Stage(protocols.nvt(300, 1.0) + protocols.melt_quench(1500, 1.0, 1200.0, 300, 1.0,
                                                                   ensemble="npt"),
                   timestep_fs=0.5, seed=7)

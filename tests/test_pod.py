@@ -26,7 +26,7 @@ def small_split(tmp_path_factory, shared_data):
 def test_fit_and_lammps_validation_agree_with_fitpods_own_errors(tmp_path, small_split):
     """Independent paths to the same numbers: ``fitpod``'s internal error analysis and our
     evaluation through ``pair_style pod`` in the LAMMPS Python library (ASE LAMMPSlib)."""
-    from ionscope.md import pod_potential
+    from ionscope.potential import pod_potential
     from ionscope.potential.lammps_eval import evaluate_lammps
     from ionscope.potential.pod import fit_pod
 
@@ -46,7 +46,7 @@ def test_fit_and_lammps_validation_agree_with_fitpods_own_errors(tmp_path, small
 
 
 def test_pod_potential_errors_name_the_file(tmp_path):
-    from ionscope.md import pod_potential, resolve_potential
+    from ionscope.potential import pod_potential, resolve_potential
 
     with pytest.raises(FileNotFoundError, match="missing.pod"):
         pod_potential(tmp_path / "missing.pod", tmp_path / "c.pod")
@@ -95,7 +95,7 @@ def test_fast_potential_conserves_energy_in_nve(tmp_path, fast_potential):
 def test_fast_potential_bonds_angles_and_melt(tmp_path, fast_potential):
     """The issue's physical checks on a 128-atom cell. The lattice criterion is asserted apart
     (below): it fails for a reason in the training data."""
-    from ionscope.potential.physical import validate_physics
+    from ionscope.workflow.potential_checks import validate_physics
 
     result = validate_physics(fast_potential, tmp_path, temperatures=(300.0,), npt_ps=2.0,
                               melt_ps=1.0)
@@ -123,7 +123,7 @@ def test_experiment_pressure_reference_keeps_beta_lattice_within_3_percent(tmp_p
     """pressure_reference = "experiment": NPT at 1 bar plus pod-fast's own per-axis pressure of
     the CIF cell at 300 K keeps β-Li3PS4 within 3 % of the CIF lattice (at 1 bar alone its c
     axis expands by 13 %, the xfail above)."""
-    from ionscope.potential.physical import validate_physics
+    from ionscope.workflow.potential_checks import validate_physics
 
     result = validate_physics(fast_potential, tmp_path, temperatures=(300.0,), npt_ps=4.0,
                               melt_ps=0.2, pressure_reference="experiment")

@@ -14,7 +14,7 @@ import pytest
                           "ideal CIF frame are +1.7/+5.3/+4.9 GPa, so the data push the cell "
                           "outward (see pod-fast/README.md)", strict=False)
 def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, potential):
-    from ionscope.potential.physical import validate_physics
+    from ionscope.workflow.potential_checks import validate_physics
 
     result = validate_physics(potential, tmp_path, npt_ps=2.0, melt_ps=1.0)
     from ionscope.analysis.structure import crystallinity, xrd_pattern

@@ -103,7 +103,8 @@ def test_adding_a_temperature_or_a_system_changes_no_other_task(tmp_path):
 
 def _prepare(root: Path, ps: float, restart_every_ps: float = 1.0, thermo_every_ps: float = 0.05,
              name: str = "stage") -> Path:
-    from ionscope.md import Stage, bundled_potential, prepare_stage, protocols
+    from ionscope.md import Stage, prepare_stage, protocols
+    from ionscope.potential import bundled_potential
     from ionscope.structures import crystal_supercell
 
     stage = Stage(protocols.nvt(600, ps), timestep_fs=1.0, seed=5, dump_every_ps=0.05,

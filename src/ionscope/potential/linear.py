@@ -351,7 +351,7 @@ class SnapModel:
 
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
-        from ..md.potentials import snap_potential
+        from .model import snap_potential
 
         directory = Path(directory)
         coeff = directory / ("model.snapcoeff" if member is None

@@ -10,16 +10,20 @@ validation force error as 5 Å at 1.6× the speed, and four-body terms cost more
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..provenance import atomic_path, provenance, write_json
+from ..provenance import atomic_path, provenance, sha256_file, task_seed, write_json
 from .dataset import split_systems
 from .deepmd import load_system
+from .lammps_eval import evaluate_lammps, lammps_executable
+from .model import PODPotential, pod_potential
 from .validation import write_validation
 
 #: POD descriptor settings (keywords of the ``fitpod`` parameter file).
@@ -80,8 +84,6 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
     the number of descriptors, the training frames and the fitting time; with ``test_systems``,
     also ``fitpod``'s own RMSEs on them (``fitpod_test``: meV/atom and meV/Å per system).
     """
-    import time
-
     settings = dict(PRESETS[preset]) if isinstance(preset, str) else dict(preset)
     workdir = Path(workdir).resolve()
     xyz = workdir / "train-xyz"
@@ -104,9 +106,7 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
         f"error_analysis_for_test_data_set {int(bool(test_systems))}\n"
         "basename_for_output_files fit\nprecision_for_pod_coefficients 10\n")
     (workdir / "fit.in").write_text("fitpod param.pod data.pod\n")
-    from ..md.lammps import lammps_command
-
-    exe = lmp or lammps_command()[0]
+    exe = lmp or lammps_executable()
     started = time.perf_counter()
     run = subprocess.run([exe, "-in", "fit.in", "-log", "fit.log", "-screen", "none"],
                          cwd=workdir, capture_output=True, text=True)
@@ -152,8 +152,6 @@ def train_pod(data: str | Path, workdir: str | Path, preset: str = "fast", strid
     equal seeds), fit POD on every ``stride``-th training frame, validate on all validation
     frames through ``pair_style pod`` in LAMMPS. Products: ``param.pod``, ``coefficients.pod``,
     ``validation/`` and ``provenance.json`` in ``workdir``."""
-    from ..md.potentials import pod_potential
-    from .lammps_eval import evaluate_lammps
 
     workdir = Path(workdir).resolve()
     split = split_systems(Path(data).resolve(), workdir / "split", valid_fraction=valid_fraction,
@@ -169,3 +167,45 @@ def train_pod(data: str | Path, workdir: str | Path, preset: str = "fast", strid
                         fit=fit, split=split.table, overall=result["overall"])
     write_json(workdir / "provenance.json", record)
     return result
+
+
+def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
+                  n_members: int = 4, preset: str | dict = "fast", stride: int = 3) -> list[PODPotential]:
+    """A committee of POD potentials (:func:`fit_pod`), each fitted on a bootstrap resample of
+    every system's frames: a ready ``refit`` for :func:`ionscope.workflow.learn.learn`. A member
+    whose data (by content), seed and settings are unchanged is reused."""
+    workdir = Path(workdir).resolve()
+    species = (Path(systems[0]) / "type_map.raw").read_text().split()
+    members = []
+    for m in range(n_members):
+        member = workdir / f"member-{m}"
+        recipe = {"systems": {str(f): sha256_file(f) for s in systems
+                              for f in sorted(Path(s).glob("set.*/*.npy"))},
+                  "seed": task_seed(seed, m), "preset": preset, "stride": stride}
+        done = member / "member.json"
+        if not (done.exists() and json.loads(done.read_text()) == recipe
+                and (member / "coefficients.pod").exists()):
+            data = [bootstrap_system(s, member / "data" / f"{j:03d}-{Path(s).name}",
+                                     task_seed(seed, m, Path(s).name))
+                    for j, s in enumerate(systems)]
+            fit_pod(data, member, species, preset=preset, stride=stride)
+            write_json(done, recipe)
+        members.append(pod_potential(member / "param.pod", member / "coefficients.pod",
+                                     name=f"pod-member-{m}"))
+    return members
+
+
+def bootstrap_system(system: str | Path, out: str | Path, seed: int) -> Path:
+    """A bootstrap resample (frames drawn with replacement) of a DeePMD npy system: the data of
+    one committee member."""
+    system, out = Path(system), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("type.raw", "type_map.raw"):
+        (out / name).write_bytes((system / name).read_bytes())
+    arrays = {p.stem: np.load(p) for p in sorted((system / "set.000").glob("*.npy"))}
+    n = len(arrays["energy"])
+    pick = np.sort(np.random.default_rng(seed).integers(0, n, n))
+    (out / "set.000").mkdir(exist_ok=True)
+    for name, array in arrays.items():
+        np.save(out / "set.000" / f"{name}.npy", array[pick])
+    return out

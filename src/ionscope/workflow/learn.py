@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import tomllib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -33,11 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..dft import CP2KSettings, get_preset, label_frames
 from ..io import open_trajectory
-from ..md import Potential, Stage, pod_potential, protocols, run_stage
+from ..md import Stage, protocols, run_stage
+from ..potential import Potential, potential_from_dict
 from ..potential.dataset import find_systems
 from ..potential.ensemble import force_deviation
-from ..potential.lammps_eval import lammps_calculator
-from ..potential.pod import fit_pod
+from ..potential.lammps_eval import committee_forces
+from ..potential.pod import pod_committee
 from ..provenance import atomic_path, task_seed, write_json
 from ..structures import crystal_supercell
 
@@ -143,34 +142,13 @@ def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
     else:
         log(f"fitting the starting committee ({plan.members} POD members) on {plan.data}")
         members = refit(systems, workdir / "committee-0", plan.seed)
-        write_json(start, [asdict(m) for m in members])
+        write_json(start, [m.as_dict() for m in members])
     settings = LearnSettings(trust_lo=plan.trust_lo, trust_hi=plan.trust_hi,
                              max_select=plan.max_select, seed=plan.seed, mpi=plan.mpi,
                              timeout=plan.timeout_s)
     tasks = [spec.task() for spec in plan.explore]
     return learn(tasks, members, refit, systems, workdir, get_preset(plan.dft_preset),
                  iterations=plan.iterations, settings=settings, log=log)
-
-
-def committee_forces(members: Sequence[Potential], frames: Sequence[Atoms]) -> np.ndarray:
-    """Forces (n_members, n_frames, n_atoms, 3) of every member on every frame, evaluated in
-    LAMMPS in a spawned child process (see :func:`ionscope.potential.lammps_eval.evaluate_lammps`
-    for why)."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_committee_forces, list(members), list(frames)).result()
-
-
-def _committee_forces(members, frames) -> np.ndarray:
-    out = []
-    for member in members:
-        calc = lammps_calculator(member)
-        forces = []
-        for atoms in frames:
-            atoms = atoms.copy()
-            atoms.calc = calc
-            forces.append(atoms.get_forces())
-        out.append(forces)
-    return np.array(out)
 
 
 def select(deviation: np.ndarray, lo: float, hi: float, max_select: int) -> np.ndarray:
@@ -196,7 +174,7 @@ def learn(tasks: Sequence[ExploreTask], members: Sequence[Potential], refit: Ref
     if len({t.name for t in tasks}) != len(tasks):
         raise ValueError("exploration task names must be unique")
     write_json(workdir / "learn.json", {"settings": asdict(settings), "dft": dft.model_dump(),
-                                        "members": [asdict(m) for m in members],
+                                        "members": [m.as_dict() for m in members],
                                         "tasks": [{"name": t.name, "T": t.T, "P": t.P, "ps": t.ps,
                                                    "atoms": len(t.atoms)} for t in tasks]})
     systems = [Path(d) for d in data]
@@ -210,7 +188,7 @@ def learn(tasks: Sequence[ExploreTask], members: Sequence[Potential], refit: Ref
                        dft, settings, log)
         systems += row.pop("systems")
         members = row.pop("members")
-        write_json(workdir / f"iter-{k + 1:03d}" / "members.json", [asdict(m) for m in members])
+        write_json(workdir / f"iter-{k + 1:03d}" / "members.json", [m.as_dict() for m in members])
         rows.append(row)
         _write_table(workdir / "iterations.csv", rows)
     return rows
@@ -289,8 +267,7 @@ def _force_rmse(member: Potential, frames, reference: np.ndarray) -> float:
 
 
 def _load_members(path: Path) -> list[Potential]:
-    return [Potential(**{**m, "files": [Path(f) for f in m["files"]]})
-            for m in json.loads(path.read_text())]
+    return [potential_from_dict(m) for m in json.loads(path.read_text())]
 
 
 _COLUMNS = ("iteration", "explored", "accurate", "candidate", "failed", "selected", "labelled",
@@ -309,38 +286,3 @@ def _write_table(path: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-
-
-def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
-                  n_members: int = 4, preset: str | dict = "fast", stride: int = 3) -> list[Potential]:
-    """A committee of POD potentials (:func:`ionscope.potential.pod.fit_pod`), each fitted on a
-    bootstrap resample of every system's frames: a ready ``refit`` for :func:`learn`."""
-    workdir = Path(workdir).resolve()
-    species = (Path(systems[0]) / "type_map.raw").read_text().split()
-    members = []
-    for m in range(n_members):
-        member = workdir / f"member-{m}"
-        data = [bootstrap_system(s, member / "data" / f"{j:03d}-{Path(s).name}",
-                                 task_seed(seed, m, Path(s).name))
-                for j, s in enumerate(systems)]
-        fit_pod(data, member, species, preset=preset, stride=stride)
-        members.append(pod_potential(member / "param.pod", member / "coefficients.pod",
-                                     name=f"pod-member-{m}"))
-    return members
-
-
-def bootstrap_system(system: str | Path, out: str | Path, seed: int) -> Path:
-    """A bootstrap resample (frames drawn with replacement) of a DeePMD npy system: the data of
-    one committee member."""
-    system, out = Path(system), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("type.raw", "type_map.raw"):
-        (out / name).write_bytes((system / name).read_bytes())
-    arrays = {p.stem: np.load(p) for p in sorted((system / "set.000").glob("*.npy"))}
-    n = len(arrays["energy"])
-    pick = np.sort(np.random.default_rng(seed).integers(0, n, n))
-    (out / "set.000").mkdir(exist_ok=True)
-    for name, array in arrays.items():
-        np.save(out / "set.000" / f"{name}.npy", array[pick])
-    return out
-

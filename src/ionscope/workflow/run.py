@@ -19,7 +19,7 @@ from .study import Study, load_study
 
 
 def _potential(study: Study):
-    from ..md.potentials import resolve_potential
+    from ..potential import resolve_potential
 
     spec = study.potential
     return resolve_potential(spec.path or spec.name, compressed=spec.compressed)

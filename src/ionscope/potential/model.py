@@ -1,0 +1,173 @@
+"""One type for every interatomic potential ionscope runs: what LAMMPS needs (``pair_style`` and
+``pair_coeff`` lines, the files, the process environment), how the potential is evaluated on DFT
+frames, and a content hash for provenance. Each kind is a subclass; nothing outside this module
+asks which kind a potential is.
+
+``Potential.as_dict()`` / :func:`potential_from_dict` round-trip a potential through JSON (the
+``stage.json`` of an MD stage, the ``members.json`` of a committee), as pymatgen's ``as_dict`` /
+``from_dict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+from ..provenance import sha256_file
+from .deepmd import evaluate as deepmd_evaluate
+from .lammps_eval import evaluate_lammps
+
+
+@dataclass
+class Potential:
+    """A LAMMPS pair style given by hand (``pair_style``/``pair_coeff`` words), and the base of
+    every kind. ``species`` is the element order of the model: LAMMPS types are mapped to it by
+    name in ``pair_coeff``; ``coeff_args`` come before the element names there (parameter files of
+    POD, SNAP …); ``files`` are hashed for provenance."""
+
+    name: str
+    pair_style: str
+    species: list[str]
+    files: list[Path] = field(default_factory=list)
+    coeff_args: list[str] = field(default_factory=list)
+
+    kind: ClassVar[str] = "lammps"
+
+    def lammps_lines(self, type_order: Sequence[str]) -> list[str]:
+        """``pair_style`` and ``pair_coeff`` for LAMMPS types named ``type_order``."""
+        missing = set(type_order) - set(self.species)
+        if missing:
+            raise ValueError(f"potential {self.name!r} has no parameters for {sorted(missing)} "
+                             f"(it covers {self.species})")
+        return [f"pair_style {self.pair_style}",
+                f"pair_coeff * * {' '.join([*self.coeff_args, *type_order])}"]
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 over the SHA-256 of every file of the potential."""
+        digest = hashlib.sha256()
+        for f in self.files:
+            digest.update(sha256_file(f).encode())
+        return digest.hexdigest()
+
+    def environment(self) -> dict[str, str]:
+        """The process environment LAMMPS runs in."""
+        return dict(os.environ)
+
+    def load_libraries(self) -> None:
+        """Load what must precede liblammps when LAMMPS runs inside this Python process."""
+
+    def evaluate(self, systems: Sequence[str | Path], progress: bool = False) -> dict:
+        """Energy, force and virial RMSE per DeePMD npy system and overall (layout of
+        :func:`ionscope.potential.validation.summarize_errors`), from the pair style itself."""
+        return evaluate_lammps(self, systems, progress=progress)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "pair_style": self.pair_style,
+                "species": list(self.species), "files": [str(f) for f in self.files],
+                "coeff_args": list(self.coeff_args)}
+
+
+@dataclass
+class DeepMDPotential(Potential):
+    """A frozen or compressed DeePMD-kit model (``pair_style deepmd``, PyTorch backend)."""
+
+    kind: ClassVar[str] = "deepmd"
+
+    def environment(self) -> dict[str, str]:
+        """With DeePMD's PyTorch backend libtorch's BLAS must win over the one linked into
+        liblammps, or LAMMPS runs about 10× slower: ``LD_PRELOAD`` of ``libtorch_cpu.so``."""
+        env = dict(os.environ)
+        spec = importlib.util.find_spec("torch")
+        if spec and spec.origin:
+            lib = Path(spec.origin).parent / "lib" / "libtorch_cpu.so"
+            if lib.exists():
+                env["LD_PRELOAD"] = ":".join(filter(None, [str(lib), env.get("LD_PRELOAD")]))
+        return env
+
+    def load_libraries(self) -> None:
+        import torch  # noqa: F401  (libtorch's BLAS before liblammps', as in environment())
+
+    def evaluate(self, systems: Sequence[str | Path], progress: bool = False) -> dict:
+        """Through DeePMD-kit's own inference (the numbers of ``dp test``)."""
+        return deepmd_evaluate(self.files[0], systems)
+
+
+@dataclass
+class PODPotential(Potential):
+    """A POD potential (``pair_style pod``; Nguyen & Rohskopf 2023): descriptor and coefficient
+    files."""
+
+    kind: ClassVar[str] = "pod"
+
+
+@dataclass
+class SNAPPotential(Potential):
+    """A SNAP potential (``pair_style snap``; Thompson et al. 2015): coefficient and parameter
+    files (:mod:`ionscope.potential.linear`)."""
+
+    kind: ClassVar[str] = "snap"
+
+
+_KINDS = {cls.kind: cls for cls in (Potential, DeepMDPotential, PODPotential, SNAPPotential)}
+
+
+def potential_from_dict(record: dict) -> Potential:
+    """The potential :meth:`Potential.as_dict` wrote."""
+    kind = record.get("kind", "lammps")
+    if kind not in _KINDS:
+        raise ValueError(f"unknown potential kind {kind!r} (known: {', '.join(_KINDS)})")
+    return _KINDS[kind](record["name"], record["pair_style"], list(record["species"]),
+                        [Path(f) for f in record["files"]], list(record.get("coeff_args", [])))
+
+
+def deepmd_potential(model: str | os.PathLike, name: str | None = None) -> DeepMDPotential:
+    """A frozen or compressed DeePMD model file (``.pth``)."""
+    model = Path(model).resolve()
+    if not model.is_file():
+        raise FileNotFoundError(f"{model}: no such DeePMD model")
+    from deepmd.infer import DeepPot
+
+    type_map = list(DeepPot(str(model)).get_type_map())
+    return DeepMDPotential(name or model.stem, f"deepmd {model}", type_map, [model])
+
+
+def pod_potential(param: str | os.PathLike, coefficients: str | os.PathLike,
+                  name: str | None = None) -> PODPotential:
+    """A POD potential from its descriptor file (``param.pod``) and fitted coefficients."""
+    param, coefficients = Path(param).resolve(), Path(coefficients).resolve()
+    for f in (param, coefficients):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such POD file")
+    species = None
+    for line in param.read_text().splitlines():
+        words = line.split()
+        if words and words[0] == "species":
+            species = words[1:]
+    if not species:
+        raise ValueError(f"{param}: no 'species' line in the POD parameter file")
+    return PODPotential(name or coefficients.stem, "pod", species, [param, coefficients],
+                        [str(param), str(coefficients)])
+
+
+def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
+                   name: str | None = None) -> SNAPPotential:
+    """A SNAP potential from its ``.snapcoeff`` and ``.snapparam`` files."""
+    coefficients, param = Path(coefficients).resolve(), Path(param).resolve()
+    for f in (coefficients, param):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such SNAP file")
+    words = [ln.split() for ln in coefficients.read_text().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    try:
+        n_elements, n_coeff = int(words[0][0]), int(words[0][1])
+        species = [words[1 + k * (1 + n_coeff)][0] for k in range(n_elements)]
+    except (IndexError, ValueError):
+        raise ValueError(f"{coefficients}: not a SNAP coefficient file (expected 'NELEM NCOEFF' "
+                         "and, per element, a 'NAME RADIUS WEIGHT' line and NCOEFF numbers)") from None
+    return SNAPPotential(name or coefficients.stem, "snap", species, [coefficients, param],
+                         [str(coefficients), str(param)])
