@@ -64,11 +64,12 @@ def write_extxyz(system: str | Path, path: str | Path, stride: int = 1) -> int:
 def param_text(species: Sequence[str], settings: dict) -> str:
     """The POD parameter file (descriptor definition) for ``species`` with ``settings`` (a
     :data:`PRESETS` entry or the same keywords)."""
-    lines = [f"species {' '.join(species)}", "pbc 1 1 1", "onebody 1",
-             "number_of_environment_clusters 1", "number_of_principal_components 2"]
-    lines += [f"{k} {v}" for k, v in settings.items()]
+    defaults = {"number_of_environment_clusters": 1, "number_of_principal_components": 2}
     for order in ("four", "five", "six", "seven"):
-        lines += [f"{order}body_number_radial_basis_functions 0", f"{order}body_angular_degree 0"]
+        defaults |= {f"{order}body_number_radial_basis_functions": 0,
+                     f"{order}body_angular_degree": 0}
+    lines = [f"species {' '.join(species)}", "pbc 1 1 1", "onebody 1"]
+    lines += [f"{k} {v}" for k, v in (defaults | dict(settings)).items()]
     return "\n".join(lines) + "\n"
 
 
