@@ -99,7 +99,8 @@ def test_resume_after_kill_continues_the_trajectory(tmp_path, potential, small_c
                   restart_every_ps=0.1, seed=11)
     reference = run_stage(tmp_path / "ref", stage, potential, small_crystal, progress=False)
     # the same stage, killed after its second restart file, then resumed
-    script = (f"from ionscope.md import Stage, run_stage, deepmd_potential, protocols\n"
+    script = (f"from ionscope.md import Stage, run_stage, protocols\n"
+              f"from ionscope.potential import deepmd_potential\n"
               f"from ionscope.data import crystal\n"
               f"run_stage({str(tmp_path / 'cut')!r}, Stage(protocols.nvt(400, 0.6), timestep_fs=1.0,"
               f" dump_every_ps=0.02, restart_every_ps=0.1, seed=11),"
