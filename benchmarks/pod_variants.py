@@ -23,9 +23,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fast_potentials import CRYSTAL, GLASS  # noqa: E402
+from fast_potentials import CRYSTAL, GLASS, summary  # noqa: E402
 
 from ionscope.potential.dataset import split_systems  # noqa: E402
+from ionscope.potential.lammps_eval import evaluate_lammps  # noqa: E402
 from ionscope.potential.model import pod_potential  # noqa: E402
 from ionscope.potential.pod import PRESETS, fit_pod  # noqa: E402
 
@@ -89,12 +90,19 @@ def main() -> None:
             continue
         out = work / "models" / name.replace(" ", "_").replace(",", "").replace("+", "p")
         if name not in records:
-            fit = fit_pod(train, out, species, preset=settings, stride=args.stride,
-                          test_systems=valid)
-            errors = fit.pop("fitpod_test")
-            records[name] = {**fit, "systems": errors, "glass": pooled(errors, sizes, GLASS),
-                             "crystal": pooled(errors, sizes, CRYSTAL),
-                             "all": pooled(errors, sizes, list(errors))}
+            if settings.get("number_of_environment_clusters", 1) > 1:
+                # fitpod's own test analysis segfaults with environment clusters (LAMMPS
+                # 2025.7.22.2): evaluate through pair_style pod instead (same numbers otherwise)
+                fit = fit_pod(train, out, species, preset=settings, stride=args.stride)
+                pot = pod_potential(out / "param.pod", out / "coefficients.pod", name=name)
+                records[name] = {**fit, **summary(evaluate_lammps(pot, valid))}
+            else:
+                fit = fit_pod(train, out, species, preset=settings, stride=args.stride,
+                              test_systems=valid)
+                errors = fit.pop("fitpod_test")
+                records[name] = {**fit, "systems": errors, "glass": pooled(errors, sizes, GLASS),
+                                 "crystal": pooled(errors, sizes, CRYSTAL),
+                                 "all": pooled(errors, sizes, list(errors))}
             records_file.write_text(json.dumps(records, indent=1))
         if "speed" not in records[name]:
             with tempfile.TemporaryDirectory() as tmp:
