@@ -137,7 +137,7 @@ def test_two_mpi_ranks_agree_with_one(tmp_path, potential, small_crystal):
 def test_prepared_stage_and_slurm_script(tmp_path, capsys):
     from ionscope.cli import main
     from ionscope.md import prepare_stage
-    from ionscope.md.lammps import load_stage_spec
+    from ionscope.md.stage import load_stage_spec
 
     pot = Potential("model", "deepmd /models/frozen.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
     stage = Stage(protocols.melt_quench(1500, 10, 2.5, 300, 10), seed=9)
@@ -160,7 +160,7 @@ def test_prepared_stage_and_slurm_script(tmp_path, capsys):
 
 def test_temperature_series_prepares_independent_stages(tmp_path):
     from ionscope.md import prepare_temperature_series
-    from ionscope.md.lammps import load_stage_spec
+    from ionscope.md.stage import load_stage_spec
 
     pot = Potential("model", "deepmd /m.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
     dirs = prepare_temperature_series(tmp_path, crystal("beta-Li3PS4"), pot, [500, 600, 700],

@@ -1,14 +1,21 @@
-"""Molecular dynamics in LAMMPS: potentials, protocols, stages with restart/resume and MPI."""
+"""Molecular dynamics in LAMMPS: potentials, protocols, stages with restart/resume and MPI.
+
+:mod:`~ionscope.md.stage` says what a stage runs, :mod:`~ionscope.md.inputs` writes its LAMMPS
+input, :mod:`~ionscope.md.engine` runs LAMMPS, :mod:`~ionscope.md.lammps` takes a stage folder
+from preparation to its checked results.
+"""
 
 from . import protocols
-from .lammps import (Stage, StageResult, load_stage, parse_thermo, prepare_stage, render_input,
-                     run_stage)
+from .engine import parse_thermo
+from .inputs import render_input
+from .lammps import StageResult, load_stage, prepare_stage, run_stage
 from .pressure import reference_pressure
 from .potentials import (Potential, bundled_potential, deepmd_potential, pod_potential,
                          resolve_potential, snap_potential)
 from .series import prepare_temperature_series, run_series
+from .stage import DEFAULT_TIMESTEP_FS, Stage
 
-__all__ = ["Potential", "Stage", "StageResult", "bundled_potential", "deepmd_potential", "load_stage",
-           "parse_thermo", "pod_potential", "prepare_stage", "prepare_temperature_series",
-           "protocols", "reference_pressure", "render_input", "resolve_potential", "run_series",
-           "run_stage", "snap_potential"]
+__all__ = ["DEFAULT_TIMESTEP_FS", "Potential", "Stage", "StageResult", "bundled_potential",
+           "deepmd_potential", "load_stage", "parse_thermo", "pod_potential", "prepare_stage",
+           "prepare_temperature_series", "protocols", "reference_pressure", "render_input",
+           "resolve_potential", "run_series", "run_stage", "snap_potential"]

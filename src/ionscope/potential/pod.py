@@ -104,7 +104,7 @@ def fit_pod(train_systems: Sequence[str | Path], workdir: str | Path, species: S
         f"error_analysis_for_test_data_set {int(bool(test_systems))}\n"
         "basename_for_output_files fit\nprecision_for_pod_coefficients 10\n")
     (workdir / "fit.in").write_text("fitpod param.pod data.pod\n")
-    from ..md.lammps import lammps_command
+    from ..md.engine import lammps_command
 
     exe = lmp or lammps_command()[0]
     started = time.perf_counter()
