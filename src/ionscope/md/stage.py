@@ -85,7 +85,8 @@ class Stage:
         return self.schedule()[-1][2] if self.segments else 0
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        """The stage as plain JSON values (what ``stage.json`` keeps)."""
+        return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, data: dict, source: str | os.PathLike = "stage") -> Stage:
