@@ -89,7 +89,7 @@ class Stage:
         return jsonable(dataclasses.asdict(self))
 
     @classmethod
-    def from_json(cls, data: dict, source: str | os.PathLike = "stage") -> Stage:
+    def from_json(cls, data: dict, source: str | os.PathLike = "stage settings") -> Stage:
         """The stage of :meth:`to_json`; ``source`` names the file in errors."""
         names = {f.name for f in dataclasses.fields(cls)}
         if not isinstance(data, dict) or "segments" not in data or set(data) - names:
