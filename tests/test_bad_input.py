@@ -26,7 +26,7 @@ def real_dump(tmp_path_factory):
     from ase.io import write
 
     from ionscope.data import crystal
-    from ionscope.md.lammps import _executable
+    from ionscope.md.engine import _executable
 
     lmp = _executable("lmp")
     if lmp is None:

@@ -166,7 +166,7 @@ def test_committee_deviation_in_lammps_md_matches_python(tmp_path, shared_data):
     from ase.io import write
 
     from ionscope.io import open_trajectory
-    from ionscope.md.lammps import lammps_command
+    from ionscope.md.engine import lammps_command
     from ionscope.potential.linear import committee_lammps_lines
 
     root = shared_data / "lips-dft"

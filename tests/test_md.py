@@ -41,6 +41,63 @@ def test_render_input_schedule_and_resume():
 
 
 
+def test_one_timestep_default_unit_and_json_round_trip():
+    """The timestep has one default (fs) shared by stages, studies, exploration and the physics
+    checks, one conversion to ps, and a stage survives its JSON round trip unchanged."""
+    import inspect
+
+    from ionscope.md import DEFAULT_TIMESTEP_FS
+    from ionscope.potential.physical import validate_physics
+    from ionscope.workflow.learn import LearnSettings
+    from ionscope.workflow.study import MDSpec
+
+    defaults = {Stage([]).timestep_fs, MDSpec(temperatures=[600], production_ps=1).timestep_fs,
+                LearnSettings().timestep_fs,
+                inspect.signature(validate_physics).parameters["timestep_fs"].default}
+    assert defaults == {DEFAULT_TIMESTEP_FS}
+    stage = Stage(protocols.nvt(np.float64(300), 0.2) + protocols.npt(300, 1.0, P=(1.0, 2.0, 3.0)),
+                  timestep_fs=0.5, seed=np.int64(3))
+    assert stage.timestep_ps == 0.0005 and stage.steps(1.0) == 2000
+    assert stage.ns_per_day(2000, 86400.0) == pytest.approx(1e-3)
+    again = Stage.from_json(json.loads(json.dumps(stage.to_json())))
+    assert again == stage and again.segments[1]["P"] == [1.0, 2.0, 3.0]
+    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"], kind="lammps")
+    assert "timestep 0.0005\n" in render_input(again, pot, ["Li", "P", "S"], None, has_frozen=False)
+    with pytest.raises(ValueError, match="stage.json: not a stage .*'timestep'"):
+        Stage.from_json({"segments": [], "timestep": 0.5}, source="stage.json")
+    with pytest.raises(ValueError, match="timestep_fs must be a positive number, got 0"):
+        Stage([], timestep_fs=0)
+
+
+def test_a_stage_that_differs_from_its_stage_json_is_refused(tmp_path):
+    """A Stage given for a folder prepared (or half run, or finished) with another one is an
+    error naming stage.json and the settings that differ, never silently preferred."""
+    from ionscope.md import bundled_potential, prepare_stage
+    from ionscope.md.engine import _executable
+    from ionscope.structures import crystal_supercell
+
+    pot, atoms = bundled_potential("pod-fast"), crystal_supercell("beta-Li3PS4", target_atoms=64)
+    stage = Stage(protocols.npt(600, 0.02, P=(1.0, 1.0, 1.0)), timestep_fs=1.0, seed=5,
+                  dump_every_ps=0.01, thermo_every_ps=0.01)
+    other = Stage(protocols.npt(600, 0.02, P=(1.0, 1.0, 1.0)), timestep_fs=0.5, seed=5,
+                  dump_every_ps=0.01, thermo_every_ps=0.01)
+    folder = prepare_stage(tmp_path / "s", stage, pot, atoms)
+    with pytest.raises(ValueError, match=r"s/stage.json: the Stage given differs .* in timestep_fs"):
+        run_stage(folder, other, progress=False)
+    (folder / "restart.10").write_bytes(b"a restart file of a killed run")
+    with pytest.raises(ValueError, match="differs from the one this folder was prepared with"):
+        run_stage(folder, other, pot, atoms, progress=False)
+    (folder / "restart.10").unlink()
+    if _executable("lmp") is None:
+        pytest.skip("LAMMPS is not installed")
+    done = run_stage(folder, stage, pot, progress=False)    # the same stage (its P a tuple) runs
+    from ionscope.io import open_trajectory
+
+    np.testing.assert_allclose(open_trajectory(done.trajectory).times(), [0.0, 0.01, 0.02])
+    with pytest.raises(ValueError, match="in timestep_fs"):
+        run_stage(folder, other, progress=False)
+    assert run_stage(folder, stage, progress=False).record == done.record
+
 
 @pytest.fixture(scope="module")
 def small_crystal():
@@ -138,7 +195,7 @@ def test_two_mpi_ranks_agree_with_one(tmp_path, potential, small_crystal):
 def test_prepared_stage_and_slurm_script(tmp_path, capsys):
     from ionscope.cli import main
     from ionscope.md import prepare_stage
-    from ionscope.md.lammps import load_stage_spec
+    from ionscope.md.stage import load_stage_spec
 
     pot = Potential("model", "deepmd /models/frozen.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
     stage = Stage(protocols.melt_quench(1500, 10, 2.5, 300, 10), seed=9)
@@ -161,7 +218,7 @@ def test_prepared_stage_and_slurm_script(tmp_path, capsys):
 
 def test_temperature_series_prepares_independent_stages(tmp_path):
     from ionscope.md import prepare_temperature_series
-    from ionscope.md.lammps import load_stage_spec
+    from ionscope.md.stage import load_stage_spec
 
     pot = Potential("model", "deepmd /m.pth", ["Li", "P", "S"], [tmp_path / "m.pth"])
     dirs = prepare_temperature_series(tmp_path, crystal("beta-Li3PS4"), pot, [500, 600, 700],

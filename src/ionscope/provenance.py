@@ -89,26 +89,27 @@ def provenance(inputs: dict[str, Any] | None = None, parameters: dict[str, Any] 
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs": hashed,
-        "parameters": _jsonable(parameters or {}),
+        "parameters": jsonable(parameters or {}),
         "software": software_versions(),
-        **_jsonable(extra),
+        **jsonable(extra),
     }
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically, converting NumPy scalars and arrays."""
     with atomic_write(path) as handle:
-        json.dump(_jsonable(data), handle, indent=2, sort_keys=False)
+        json.dump(jsonable(data), handle, indent=2, sort_keys=False)
         handle.write("\n")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON types: tuples as lists, NumPy scalars and arrays, paths as text."""
     import numpy as np
 
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

@@ -1,12 +1,19 @@
 """Molecular dynamics in LAMMPS: protocols, stages with restart/resume and MPI (the potentials
-come from :mod:`ionscope.potential`)."""
+come from :mod:`ionscope.potential`).
+
+:mod:`~ionscope.md.stage` says what a stage runs, :mod:`~ionscope.md.inputs` writes its LAMMPS
+input, :mod:`~ionscope.md.engine` runs LAMMPS, :mod:`~ionscope.md.lammps` takes a stage folder
+from preparation to its checked results.
+"""
 
 from . import protocols
-from .lammps import (Stage, StageResult, load_stage, parse_thermo, prepare_stage, render_input,
-                     run_stage)
+from .engine import parse_thermo
+from .inputs import render_input
+from .lammps import StageResult, load_stage, prepare_stage, run_stage
 from .pressure import reference_pressure
 from .series import prepare_temperature_series, run_series
+from .stage import DEFAULT_TIMESTEP_FS, Stage
 
-__all__ = ["Stage", "StageResult", "load_stage", "parse_thermo", "prepare_stage",
-           "prepare_temperature_series", "protocols", "reference_pressure", "render_input",
-           "run_series", "run_stage"]
+__all__ = ["DEFAULT_TIMESTEP_FS", "Stage", "StageResult", "load_stage", "parse_thermo",
+           "prepare_stage", "prepare_temperature_series", "protocols", "reference_pressure",
+           "render_input", "run_series", "run_stage"]

@@ -10,9 +10,10 @@ from typing import Sequence
 from ase import Atoms
 
 from ..provenance import task_seed
-from .lammps import Stage, StageResult, prepare_stage, run_stage
 from ..potential import Potential
+from .lammps import StageResult, prepare_stage, run_stage
 from .protocols import diffusion_run
+from .stage import Stage
 
 
 def prepare_temperature_series(workdir: str | Path, atoms: Atoms, potential: Potential,

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..dft import CP2KSettings, get_preset, label_frames
 from ..io import open_trajectory
-from ..md import Stage, protocols, run_stage
+from ..md import DEFAULT_TIMESTEP_FS, Stage, protocols, run_stage
 from ..potential import Potential, potential_from_dict
 from ..potential.dataset import find_systems
 from ..potential.ensemble import force_deviation
@@ -61,7 +61,7 @@ class LearnSettings:
     trust_lo: float = 0.10          # eV/Å
     trust_hi: float = 0.60          # eV/Å
     max_select: int = 5             # per task and iteration
-    timestep_fs: float = 1.0
+    timestep_fs: float = DEFAULT_TIMESTEP_FS
     seed: int = 1
     mpi: int = 1                    # CP2K ranks per frame
     timeout: float | None = None    # s per CP2K frame
@@ -204,7 +204,7 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
                       dump_every_ps=task.dump_every_ps)
         result = run_stage(it / "explore" / task.name, stage, members[0], task.atoms,
                            progress=False)
-        frames = _dump_frames(result.trajectory, members[0].species, settings.timestep_fs)
+        frames = _dump_frames(result.trajectory, members[0].species, stage.timestep_ps)
         deviation = _deviation(it / "explore" / task.name / "deviation.npy", members, frames)
         n_acc += int(np.sum(deviation < settings.trust_lo))
         n_fail += int(np.sum(deviation >= settings.trust_hi))
@@ -242,8 +242,8 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
             "systems": new_systems, "members": new_members}
 
 
-def _dump_frames(dump: Path, species, timestep_fs: float) -> list[Atoms]:
-    traj = open_trajectory(dump, type_map=species, md_timestep=timestep_fs / 1000)
+def _dump_frames(dump: Path, species, timestep_ps: float) -> list[Atoms]:
+    traj = open_trajectory(dump, type_map=species, md_timestep=timestep_ps)
     frames = []
     for j in range(1, len(traj)):          # frame 0 is the starting structure
         atoms = traj.atoms(j)

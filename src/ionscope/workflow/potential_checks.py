@@ -11,7 +11,7 @@ import numpy as np
 
 from ..analysis.structure import RDF, BondAngles, mean_bond_length
 from ..data import crystal
-from ..md import Stage, protocols, reference_pressure, run_stage
+from ..md import DEFAULT_TIMESTEP_FS, Stage, protocols, reference_pressure, run_stage
 from ..provenance import write_json
 
 LIMITS = {"lattice_deviation": 0.03, "ps_bond": (2.03, 2.10), "sps_peak": (107.0, 112.0),
@@ -24,8 +24,9 @@ def _average_cell(traj, start_fraction: float = 0.5) -> np.ndarray:
 
 
 def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatures=(300.0, 600.0),
-                     npt_ps: float = 4.0, melt_ps: float = 2.0, timestep_fs: float = 1.0,
-                     seed: int = 1, progress: bool = False, pressure_reference: str = "dft",
+                     npt_ps: float = 4.0, melt_ps: float = 2.0,
+                     timestep_fs: float = DEFAULT_TIMESTEP_FS, seed: int = 1,
+                     progress: bool = False, pressure_reference: str = "dft",
                      reference_ps: float = 2.0) -> dict:
     """Run the checks in ``workdir`` and return their values, limits and pass/fail flags.
 

@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..md.stage import DEFAULT_TIMESTEP_FS
 from ..structures import composition_ratios
 
 T_MAX = 5000.0
@@ -101,7 +102,7 @@ class SystemSpec(_Strict):
 
 class MDSpec(_Strict):
     temperatures: list[float] = Field(min_length=1)
-    timestep_fs: float = Field(1.0, gt=0, le=4)
+    timestep_fs: float = Field(DEFAULT_TIMESTEP_FS, gt=0, le=4)
     equilibrate_ps: float = Field(10.0, ge=0, description="equilibration before production")
     equilibrate_ensemble: Literal["npt", "nvt"] = Field("npt", description="nvt: at the density "
                                                         "the system was built or quenched at")
