@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
+from matscipy.neighbours import neighbour_list
 from tqdm.auto import tqdm
 
 from ..io.frame import wrap_positions
@@ -62,8 +63,6 @@ def as_snapshot(system, symbols: Sequence[str] | None = None) -> Snapshot:
 def neighbor_pairs(snap: Snapshot, cutoff: float, quantities: str = "ijdD"):
     """All ordered pairs (i, j), i ≠ j, within ``cutoff`` over periodic images (matscipy's
     linked-cell list; any triclinic cell, any cutoff, sorted by i)."""
-    from matscipy.neighbours import neighbour_list
-
     return neighbour_list(quantities, positions=snap.positions, cell=snap.cell,
                           pbc=[True, True, True], cutoff=float(cutoff))
 
