@@ -514,7 +514,7 @@ def test_averaged_steinhardt_with_other_neighbour_species_matches_freud(glass_at
 
 def test_frame_analysis_results_are_guarded_until_computed(rng):
     """Structure analyses share the guard of the dynamics ones: no results before ``compute``,
-    none left over from a compute that failed."""
+    none left over from an earlier compute when the latest one failed."""
     rdf = RDF(r_max=4.0, bins=8)
     with pytest.raises(ResultsNotComputedError, match=r"RDF\.results: nothing computed yet; call compute"):
         rdf.results
@@ -524,3 +524,10 @@ def test_frame_analysis_results_are_guarded_until_computed(rng):
         rdf.compute(Atoms("Li2", positions=[[0, 0, 0], [1, 1, 1]], cell=np.eye(3) * 5, pbc=False))
     with pytest.raises(ResultsNotComputedError):
         rdf.results
+    # accumulating: a refused structure keeps the frames added so far
+    rdf.compute(ideal_gas(rng, n=200, length=10.0))
+    rdf.compute(ideal_gas(rng, n=200, length=10.0), reset=False)
+    with pytest.raises(ValueError, match="fully periodic"):
+        rdf.compute(Atoms("Li2", positions=[[0, 0, 0], [1, 1, 1]], cell=np.eye(3) * 5, pbc=False),
+                    reset=False)
+    assert rdf.n_frames == 2 and rdf.results.g[("Li", "S")].shape == (8,)

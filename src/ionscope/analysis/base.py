@@ -116,11 +116,15 @@ class FrameAnalysis(Analysis):
         self._reset()
 
     def compute(self, system, symbols: Sequence[str] | None = None, reset: bool = True):
-        """Analyse one structure; with ``reset=False`` it is added to the frames seen so far."""
-        if reset or self._results is None:
+        """Analyse one structure; with ``reset=False`` it is added to the frames seen so far
+        (a structure refused as input then leaves them as they were)."""
+        if reset:
+            self._results = None
+        snap = as_snapshot(system, symbols)
+        if self._results is None:
             self._start()
         try:
-            self._accumulate(as_snapshot(system, symbols))
+            self._accumulate(snap)
             self.n_frames += 1
             self._finalize()
         except BaseException:
