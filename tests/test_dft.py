@@ -210,3 +210,32 @@ def test_cli_labels_a_volume_series_and_reports_failures(tmp_path, capsys):
     assert main(["dft", "label", str(tmp_path / "li2s.extxyz"), "--out", str(tmp_path / "x"),
                  "--volumes", "0.9,-1"]) == 2
     assert "volume factors must be positive" in capsys.readouterr().err
+
+
+def test_level_evidence_reads_frames_of_every_set(tmp_path):
+    """``dft compare`` reads both systems with the project's one DeePMD npy reader, so a
+    relabelled frame from the second ``set.*`` of the stored system is found (frame indices run
+    over all sets, as in ``open_trajectory``); identical labels are PBE, not PBE-D3."""
+    atoms = li2s(0.1)
+    stored, relabelled = tmp_path / "stored", tmp_path / "relabelled"
+    rng = np.random.default_rng(0)
+    n = len(atoms)
+    coord = np.stack([atoms.positions.ravel() + rng.normal(0, 0.05, 3 * n) for _ in range(4)])
+    labels = {"coord": coord, "box": np.tile(atoms.cell.array.ravel(), (4, 1)),
+              "energy": rng.normal(size=4), "force": rng.normal(size=(4, 3 * n)),
+              "virial": rng.normal(size=(4, 9))}
+    type_map = ["Li", "S"]
+    for root, sets in ((stored, {"set.000": slice(0, 2), "set.001": slice(2, 4)}),
+                       (relabelled, {"set.000": [3]})):
+        root.mkdir()
+        (root / "type.raw").write_text("".join(f"{type_map.index(s)}\n" for s in atoms.symbols))
+        (root / "type_map.raw").write_text("\n".join(type_map) + "\n")
+        for name, sel in sets.items():
+            (root / name).mkdir()
+            for key, array in labels.items():
+                np.save(root / name / f"{key}.npy", array[sel])
+    (relabelled / "labels.json").write_text(json.dumps(
+        {"level_of_theory": "PBE", "frames": [{"source": f"{stored}#3"}]}))
+    evidence = level_evidence(stored, relabelled)
+    assert evidence.frames == 1 and evidence.atoms == n
+    assert evidence.energy_vs_pbe == 0 and evidence.force_vs_pbe == 0 and evidence.level == "PBE"

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import warnings
 
 import numpy as np
 import pytest
 
+from ionscope.analysis.base import ResultsNotComputedError, TrajectoryAnalysis
 from ionscope.analysis.dynamics import (
-    MSD, DistinctVanHove, NotDiffusiveWarning, SelfVanHove, SlabRegions, VibrationalDOS, arrhenius,
-    brownian_msd_covariance, diffusion_coefficient, displacement_map, nernst_einstein)
+    MSD, DiffusionCoefficient, DisplacementMap, DistinctVanHove, NotDiffusiveWarning, SelfVanHove,
+    SlabRegions, VibrationalDOS, arrhenius, brownian_msd_covariance, diffusion_coefficient,
+    displacement_map, nernst_einstein)
 from ionscope.io import H5MDWriter, open_trajectory
 
 DT = 0.01  # ps between frames
@@ -411,3 +415,82 @@ def test_displacement_map(tmp_path, rng):
     m = displacement_map(traj, "Li", window_ps=0.1, plane=(0, 1), bins=2)
     np.testing.assert_allclose(m.mean_displacement[0], 1.0, atol=1e-9)
     np.testing.assert_allclose(m.mean_displacement[1], 0.0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- results contract
+
+
+def _documented(cls) -> set[str]:
+    """Field names listed in the ``Results`` section of a class docstring (``name: text``)."""
+    section = inspect.getdoc(cls).split("Results\n-------\n", 1)[1]
+    return {line.split(":", 1)[0] for line in section.splitlines()
+            if re.match(r"^[A-Za-z_][A-Za-z0-9_]*:", line)}
+
+
+ANALYSES = [MSD, SelfVanHove, DistinctVanHove, VibrationalDOS, DiffusionCoefficient, DisplacementMap]
+
+
+@pytest.mark.parametrize("cls", ANALYSES, ids=lambda c: c.__name__)
+def test_results_are_guarded_until_run(cls, tmp_path, rng):
+    """Reading results before ``run``, or after a run that failed, is a clear error (freud's
+    guard), not an empty namespace."""
+    analysis = cls("Li")
+    assert isinstance(analysis, TrajectoryAnalysis)
+    with pytest.raises(ResultsNotComputedError, match=rf"{cls.__name__}\.results: nothing computed yet; call run"):
+        analysis.results
+    pos, sym = random_walk(rng, n_li=4, n_s=2, n_frames=40)
+    traj = write_h5(tmp_path / "w.h5", pos, sym)
+    failed = cls("Na")
+    with pytest.raises(ValueError):  # no Na (or, for DisplacementMap, a window past the end)
+        failed.run(traj)
+    with pytest.raises(ResultsNotComputedError):
+        failed.results
+
+
+def test_failed_rerun_discards_old_results(walk):
+    """Results of an earlier run are not mistaken for those of a run that failed."""
+    traj, _ = walk
+    msd = MSD("Li", drift=None).run(traj, stop=50, progress=False)
+    assert len(msd.results.msd) > 0
+    with pytest.raises(ValueError, match="at least two frames"):
+        msd.run(traj, start=10, stop=11)
+    with pytest.raises(ResultsNotComputedError):
+        msd.results
+
+
+def test_every_result_field_is_documented_with_its_analysis(tmp_path, rng):
+    """Each dynamics analysis, run with every option, produces exactly the fields listed in the
+    ``Results`` section of its docstring (regions: a subset of them)."""
+    pos, sym = random_walk(rng, n_li=20, n_s=5, n_frames=60)
+    traj = write_h5(tmp_path / "w.h5", pos, sym)
+    grid = np.linspace(0, 1, 10, endpoint=False)
+    regions = SlabRegions(axis=2, grid=grid, crystal=grid >= 0.5, interfaces=np.array([0.0, 0.5]),
+                          half_widths=np.array([0.05, 0.05]))
+    runs = {MSD: MSD("Li").run(traj, regions=regions, progress=False,
+                               per_atom_weights=np.ones((1, 60))),
+            SelfVanHove: SelfVanHove("Li", lag_times=[0.05]).run(traj, regions=regions),
+            DistinctVanHove: DistinctVanHove("Li", lag_times=[0.0, 0.05], n_origins=2).run(traj),
+            VibrationalDOS: VibrationalDOS("Li", max_lag_ps=0.2).run(traj),
+            DisplacementMap: DisplacementMap("Li", window_ps=0.1, bins=4).run(traj)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotDiffusiveWarning)
+        runs[DiffusionCoefficient] = DiffusionCoefficient("Li", n_blocks=2, drift=None).run(traj)
+    assert set(runs) == set(ANALYSES)
+    for cls, analysis in runs.items():
+        documented = _documented(cls)
+        assert set(vars(analysis.results)) == documented, cls.__name__
+        for part in getattr(analysis.results, "regions", {}).values():
+            assert set(vars(part)) <= documented | {"count"}, cls.__name__
+    assert "count" in inspect.getdoc(SelfVanHove).split("Results\n-------\n", 1)[1]
+
+
+def test_function_forms_return_the_class_results(walk):
+    """``diffusion_coefficient`` and ``displacement_map`` are the classes' results in one call."""
+    traj, _ = walk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotDiffusiveWarning)
+        one = diffusion_coefficient(traj, "Li", n_blocks=2, drift=None, stop=100)
+        two = DiffusionCoefficient("Li", n_blocks=2, drift=None).run(traj, stop=100).results
+    assert one.D == two.D and one.D_err == two.D_err
+    np.testing.assert_array_equal(displacement_map(traj, "Li", window_ps=0.5, bins=5).mean_displacement,
+                                  DisplacementMap("Li", window_ps=0.5, bins=5).run(traj).results.mean_displacement)

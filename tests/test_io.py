@@ -7,7 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
-from ionscope.io import TrajectoryFormatError, open_trajectory
+from ionscope.analysis.base import as_snapshot
+from ionscope.io import Frame, TrajectoryFormatError, open_trajectory
+from ionscope.io.deepmd_npy import load_system
+from ionscope.io.frame import fractional_positions, wrap_positions
+from ionscope.io.species import species_indices
 from lammps_writer import write_dump
 
 
@@ -485,3 +489,88 @@ def test_to_h5md_never_overwrites_the_input_or_a_foreign_file(tmp_path):
     traj.to_h5md(h5)                                   # an ionscope file is replaced
     with pytest.raises(ValueError, match="is a directory"):
         traj.to_h5md(tmp_path)
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+
+def test_wrap_positions_matches_ase_for_triclinic_and_per_frame_cells(rng):
+    """One helper folds positions into the cell for every reader and analysis: it agrees with
+    ASE for a triclinic cell, frame by frame for a stack of cells, and keeps a box origin."""
+    from ase import Atoms
+
+    cell = np.array([[10.0, 0, 0], [3.0, 9.0, 0], [-2.0, 1.5, 11.0]])
+    pos = rng.uniform(-30, 30, (50, 3))
+    ase_atoms = Atoms("Li50", positions=pos, cell=cell, pbc=True)
+    np.testing.assert_allclose(wrap_positions(pos, cell), ase_atoms.get_positions(wrap=True), atol=1e-9)
+    np.testing.assert_allclose(fractional_positions(pos, cell, wrap=False) @ cell, pos, atol=1e-9)
+    cells = cell * rng.uniform(0.9, 1.1, (4, 1, 1))
+    stack = rng.uniform(-30, 30, (4, 50, 3))
+    frac = fractional_positions(stack, cells)
+    assert frac.min() >= 0 and frac.max() < 1
+    for k in range(4):
+        np.testing.assert_allclose(wrap_positions(stack, cells)[k], wrap_positions(stack[k], cells[k]))
+    origin = np.array([-5.0, 2.0, 1.0])
+    frame = Frame(positions=pos, cell=cell, origin=origin)
+    inside = fractional_positions(frame.wrapped_positions(), cell, origin, wrap=False)
+    assert inside.min() >= 0 and inside.max() < 1
+    np.testing.assert_allclose(frame.wrapped_positions(), wrap_positions(pos - origin, cell) + origin, atol=1e-9)
+    np.testing.assert_allclose(as_snapshot((["Li"] * 50, pos, cell)).positions, wrap_positions(pos, cell))
+
+
+def test_species_selection_is_shared_by_trajectories_and_structures(tmp_path):
+    cols = _columns(np.arange(1, 5), np.array([1, 2, 1, 2]), [np.full((4, 3), 1.0)], ["x", "y", "z"])
+    path = tmp_path / "simple.dump"
+    write_dump(path, [0], [np.eye(3) * 5.0], cols)
+    traj = open_trajectory(path, type_map=["S", "Li"])
+    snap = as_snapshot(traj[0], traj.symbols)
+    for species in ("Li", ["S", "Li"], None):
+        np.testing.assert_array_equal(traj.indices(species), snap.indices(species))
+        np.testing.assert_array_equal(traj.indices(species),
+                                      species_indices(traj.symbols, species, "x"))
+    with pytest.raises(ValueError, match=r"simple\.dump: unknown species \['Na'\]; it has"):
+        traj.indices(["Na", "Li"])
+    with pytest.raises(ValueError, match=r"the structure: unknown species \['Na'\]; it has"):
+        snap.indices("Na")
+
+
+def _npy_system(root, n_atoms=3, frames=(2, 3), energy_2d=(True, False)):
+    root.mkdir()
+    (root / "type.raw").write_text("0\n1\n1\n"[: 2 * n_atoms])
+    (root / "type_map.raw").write_text("Li\nS\n")
+    rng = np.random.default_rng(1)
+    for k, (n, e2) in enumerate(zip(frames, energy_2d)):
+        s = root / f"set.{k:03d}"
+        s.mkdir()
+        np.save(s / "coord.npy", rng.uniform(0, 5, (n, 3 * n_atoms)))
+        np.save(s / "box.npy", np.tile((np.eye(3) * 5).ravel(), (n, 1)))
+        np.save(s / "energy.npy", rng.normal(size=(n, 1) if e2 else n))
+        np.save(s / "force.npy", rng.normal(size=(n, 3 * n_atoms)))
+        np.save(s / "virial.npy", rng.normal(size=(n, 9)))
+    return root
+
+
+def test_one_deepmd_npy_reader_for_trajectories_and_potentials(tmp_path):
+    """``load_system`` (potential fitting and tests) and the trajectory reader are one reader:
+    the same frames over every set, energies stored as (n, 1) or (n,), and clear errors."""
+    import ionscope.potential.deepmd as potential_deepmd
+
+    assert potential_deepmd.load_system is load_system
+    system = _npy_system(tmp_path / "sys")
+    data = load_system(system)
+    traj = open_trajectory(system)
+    assert len(traj) == 5 and data["coord"].shape == (5, 9) and data["energy"].shape == (5,)
+    assert data["type_map"] == ["Li", "S"] and data["types"].tolist() == [0, 1, 1]
+    for k in range(5):
+        np.testing.assert_allclose(traj[k].positions.ravel(), data["coord"][k])
+        assert traj[k].info["energy"] == data["energy"][k]
+        np.testing.assert_allclose(traj[k].arrays["forces"].ravel(), data["force"][k])
+    assert data["virial"].shape == (5, 9)
+    np.save(system / "set.001" / "coord.npy", np.zeros((3, 6)))
+    with pytest.raises(TrajectoryFormatError, match=r"set\.001/coord\.npy: 6 values per frame, expected 9, 2 atoms per frame, type\.raw has 3"):
+        load_system(system)
+    bare = _npy_system(tmp_path / "bare", frames=(2,), energy_2d=(False,))
+    (bare / "set.000" / "energy.npy").unlink()
+    assert len(open_trajectory(bare)) == 2
+    with pytest.raises(TrajectoryFormatError, match="bare: not a labelled system"):
+        load_system(bare)

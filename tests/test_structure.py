@@ -13,6 +13,7 @@ from ionscope.analysis.structure import (
     VoronoiVolume, classify_units,
     composition_profile, coordination_numbers, crystallinity, order_profile, structure_factors,
     voronoi_volumes, xray_form_factor, xrd_pattern)
+from ionscope.analysis.base import ResultsNotComputedError
 from ionscope.analysis.structure.structure_factor import partial_structure_factors
 
 
@@ -509,3 +510,24 @@ def test_averaged_steinhardt_with_other_neighbour_species_matches_freud(glass_at
     ref = freud.order.Steinhardt(6, average=True)
     ref.compute((box, pts), neighbors=nlist)
     np.testing.assert_allclose(res.qbar[6], ref.particle_order[sym == "P"], atol=1e-5)
+
+
+def test_frame_analysis_results_are_guarded_until_computed(rng):
+    """Structure analyses share the guard of the dynamics ones: no results before ``compute``,
+    none left over from an earlier compute when the latest one failed."""
+    rdf = RDF(r_max=4.0, bins=8)
+    with pytest.raises(ResultsNotComputedError, match=r"RDF\.results: nothing computed yet; call compute"):
+        rdf.results
+    rdf.compute(ideal_gas(rng, n=200, length=10.0))
+    assert rdf.results.g[("Li", "S")].shape == (8,)
+    with pytest.raises(ValueError, match="fully periodic"):
+        rdf.compute(Atoms("Li2", positions=[[0, 0, 0], [1, 1, 1]], cell=np.eye(3) * 5, pbc=False))
+    with pytest.raises(ResultsNotComputedError):
+        rdf.results
+    # accumulating: a refused structure keeps the frames added so far
+    rdf.compute(ideal_gas(rng, n=200, length=10.0))
+    rdf.compute(ideal_gas(rng, n=200, length=10.0), reset=False)
+    with pytest.raises(ValueError, match="fully periodic"):
+        rdf.compute(Atoms("Li2", positions=[[0, 0, 0], [1, 1, 1]], cell=np.eye(3) * 5, pbc=False),
+                    reset=False)
+    assert rdf.n_frames == 2 and rdf.results.g[("Li", "S")].shape == (8,)

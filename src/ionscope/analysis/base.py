@@ -1,7 +1,11 @@
 """Shared plumbing of analyses: snapshots, neighbour lists and the compute/run pattern.
 
 Every analysis follows freud's style for one frame (``compute(system)``, plain NumPy results)
-and MDAnalysis's for trajectories (``run(trajectory)``, streaming frames, then ``results``).
+and MDAnalysis's for trajectories (``run(trajectory)``, then ``results``): parameters go to
+``__init__``, ``compute``/``run`` return the analysis, and ``results`` (a :class:`Results`
+namespace whose fields each analysis documents with units) can be read only once computed.
+:class:`FrameAnalysis` averages frame by frame (structure); :class:`TrajectoryAnalysis` needs
+the whole trajectory at once (dynamics).
 """
 
 from __future__ import annotations
@@ -11,6 +15,11 @@ from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
+from matscipy.neighbours import neighbour_list
+from tqdm.auto import tqdm
+
+from ..io.frame import wrap_positions
+from ..io.species import species_indices
 
 
 @dataclass
@@ -26,14 +35,8 @@ class Snapshot:
         return float(abs(np.linalg.det(self.cell)))
 
     def indices(self, species: str | Sequence[str] | None) -> np.ndarray:
-        if species is None:
-            return np.arange(len(self.symbols))
-        wanted = [species] if isinstance(species, str) else list(species)
-        unknown = set(wanted) - set(self.symbols.tolist())
-        if unknown:
-            raise ValueError(f"unknown species {sorted(unknown)}; the structure has "
-                             f"{sorted(set(self.symbols.tolist()))}")
-        return np.flatnonzero(np.isin(self.symbols, wanted))
+        """Indices of the atoms of one or several species (all atoms for None)."""
+        return species_indices(self.symbols, species, "the structure")
 
 
 def as_snapshot(system, symbols: Sequence[str] | None = None) -> Snapshot:
@@ -54,27 +57,49 @@ def as_snapshot(system, symbols: Sequence[str] | None = None) -> Snapshot:
     cell = np.asarray(cell, float)
     if abs(np.linalg.det(cell)) < 1e-9:
         raise ValueError("the cell is degenerate (zero volume); a periodic 3D cell is required")
-    pos = np.asarray(pos, float)
-    frac = np.linalg.solve(cell.T, pos.T).T
-    return Snapshot(np.asarray(syms), (frac - np.floor(frac)) @ cell, cell)
+    return Snapshot(np.asarray(syms), wrap_positions(pos, cell), cell)
 
 
 def neighbor_pairs(snap: Snapshot, cutoff: float, quantities: str = "ijdD"):
     """All ordered pairs (i, j), i ≠ j, within ``cutoff`` over periodic images (matscipy's
     linked-cell list; any triclinic cell, any cutoff, sorted by i)."""
-    from matscipy.neighbours import neighbour_list
-
     return neighbour_list(quantities, positions=snap.positions, cell=snap.cell,
                           pbc=[True, True, True], cutoff=float(cutoff))
 
 
-class FrameAnalysis:
-    """Base class: ``compute`` one frame, ``run`` over a trajectory, read ``results``."""
+class ResultsNotComputedError(AttributeError):
+    """``results`` of an analysis read before ``compute``/``run`` produced them."""
+
+
+class Results(SimpleNamespace):
+    """The results of one analysis, read as attributes (``analysis.results.msd``). Every
+    analysis lists its fields, with units, in the ``Results`` section of its class docstring."""
+
+
+class Analysis:
+    """Parameters go to ``__init__``; ``results`` exist only once computed and reading them
+    earlier raises :class:`ResultsNotComputedError` (freud's guard on uncomputed properties)."""
+
+    _results: Results | None = None
+    _entry = "run(trajectory)"
+
+    @property
+    def results(self) -> Results:
+        if self._results is None:
+            raise ResultsNotComputedError(f"{type(self).__name__}.results: nothing computed yet; "
+                                          f"call {self._entry} first")
+        return self._results
+
+
+class FrameAnalysis(Analysis):
+    """Base class of analyses of single frames: ``compute`` one frame, or ``run`` over a
+    trajectory to average frame by frame (``_reset``, ``_accumulate`` per frame, ``_finalize``:
+    MDAnalysis's ``_prepare``/``_single_frame``/``_conclude``); then read ``results``."""
+
+    _entry = "compute(system) or run(trajectory)"
 
     def __init__(self) -> None:
-        self.results = SimpleNamespace()
         self.n_frames = 0
-        self._reset()
 
     def _reset(self) -> None:
         raise NotImplementedError
@@ -85,33 +110,68 @@ class FrameAnalysis:
     def _finalize(self) -> None:
         raise NotImplementedError
 
+    def _start(self) -> None:
+        self.n_frames = 0
+        self._results = Results()
+        self._reset()
+
     def compute(self, system, symbols: Sequence[str] | None = None, reset: bool = True):
-        """Analyse one structure; with ``reset=False`` it is added to the frames seen so far."""
+        """Analyse one structure; with ``reset=False`` it is added to the frames seen so far
+        (a structure refused as input then leaves them as they were)."""
         if reset:
-            self.n_frames = 0
-            self._reset()
-        self._accumulate(as_snapshot(system, symbols))
-        self.n_frames += 1
-        self._finalize()
+            self._results = None
+        snap = as_snapshot(system, symbols)
+        if self._results is None:
+            self._start()
+        try:
+            self._accumulate(snap)
+            self.n_frames += 1
+            self._finalize()
+        except BaseException:
+            self._results = None
+            raise
         return self
 
     def run(self, trajectory, start: int = 0, stop: int | None = None, step: int = 1,
             progress: bool = True):
         """Average over frames ``start:stop:step`` of a :class:`~ionscope.io.Trajectory`."""
-        from tqdm.auto import tqdm
-
-        self.n_frames = 0
-        self._reset()
+        self._start()
         frames = range(*slice(start, stop, step).indices(len(trajectory)))
-        for k in tqdm(frames, desc=type(self).__name__, disable=None if progress and len(frames) >= 20 else True,
-                      unit="frame"):
-            frame = trajectory[k]
-            self._accumulate(as_snapshot(frame, trajectory.symbols))
-            self.n_frames += 1
-        if self.n_frames == 0:
-            raise ValueError(f"{trajectory.path}: no frames in {start}:{stop}:{step}")
-        self._finalize()
+        try:
+            for k in tqdm(frames, desc=type(self).__name__, unit="frame",
+                          disable=None if progress and len(frames) >= 20 else True):
+                frame = trajectory[k]
+                self._accumulate(as_snapshot(frame, trajectory.symbols))
+                self.n_frames += 1
+            if self.n_frames == 0:
+                raise ValueError(f"{trajectory.path}: no frames in {start}:{stop}:{step}")
+            self._finalize()
+        except BaseException:
+            self._results = None
+            raise
         return self
+
+
+class TrajectoryAnalysis(Analysis):
+    """Base class of analyses that need the whole trajectory at once (time correlations,
+    transport): MDAnalysis's ``AnalysisBase`` with one whole-trajectory hook.
+
+    ``__init__`` stores the parameters only; ``run(trajectory, start, stop, step, **options)``
+    hands frames ``start:stop:step`` of a :class:`~ionscope.io.Trajectory` (and the options
+    the analysis documents) to ``_compute``, keeps the :class:`Results` it returns as
+    ``results`` and returns ``self``. Each subclass documents every field of its results, with
+    units, in the ``Results`` section of its docstring.
+    """
+
+    def run(self, trajectory, start: int = 0, stop: int | None = None, step: int = 1,
+            **options):
+        """Analyse frames ``start:stop:step`` of ``trajectory``; returns ``self``."""
+        self._results = None
+        self._results = self._compute(trajectory, start, stop, step, **options)
+        return self
+
+    def _compute(self, trajectory, start: int, stop: int | None, step: int, **options) -> Results:
+        raise NotImplementedError
 
 
 def species_pairs(species: Sequence[str]) -> list[tuple[str, str]]:

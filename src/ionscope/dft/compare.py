@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.deepmd_npy import load_system
 from .cp2k import EV_PER_A3_IN_GPA
 from .d3 import d3_terms
 from .label import read_labels
@@ -46,19 +47,17 @@ def level_evidence(stored: str | os.PathLike, relabelled: str | os.PathLike) -> 
     if meta["level_of_theory"] != "PBE":
         raise ValueError(f"{relabelled}: relabel at PBE (lips-pbe), not {meta['level_of_theory']}")
     indices = [int(f["source"].rsplit("#", 1)[1].split()[0]) for f in meta["frames"]]
-    load = lambda root, name: np.load(root / "set.000" / f"{name}.npy")  # noqa: E731
-    types = np.loadtxt(stored / "type.raw", dtype=int, ndmin=1)
-    type_map = (stored / "type_map.raw").read_text().split()
-    symbols = [type_map[t] for t in types]
+    ref, pbe = load_system(stored), load_system(relabelled)
+    symbols = [ref["type_map"][t] for t in ref["types"]]
     rows = {"e": [], "e3": [], "f": [], "f3": [], "s": [], "s3": []}
     for j, k in enumerate(indices):
-        coord, box = load(stored, "coord")[k].reshape(-1, 3), load(stored, "box")[k].reshape(3, 3)
-        if not np.allclose(coord, load(relabelled, "coord")[j].reshape(-1, 3), atol=1e-4):
+        coord, box = ref["coord"][k].reshape(-1, 3), ref["box"][k].reshape(3, 3)
+        if not np.allclose(coord, pbe["coord"][j].reshape(-1, 3), atol=1e-4):
             raise ValueError(f"{relabelled}: frame {j} is not frame {k} of {stored}")
         d3 = d3_terms(symbols, coord, box)
         n, volume = len(symbols), abs(np.linalg.det(box))
-        e, f, v = (load(stored, x)[k] for x in ("energy", "force", "virial"))
-        e_pbe, f_pbe, v_pbe = (load(relabelled, x)[j] for x in ("energy", "force", "virial"))
+        e, f, v = (ref[x][k] for x in ("energy", "force", "virial"))
+        e_pbe, f_pbe, v_pbe = (pbe[x][j] for x in ("energy", "force", "virial"))
         for key, shift in (("", 0.0), ("3", 1.0)):
             rows["e" + key].append(abs(e - e_pbe - shift * d3.energy) / n * 1000)
             rows["f" + key].append(np.mean((f - f_pbe - shift * d3.forces.ravel()) ** 2))

@@ -41,8 +41,7 @@ class Frame:
 
     def wrapped_positions(self) -> np.ndarray:
         """Positions folded into the box [origin, origin + cell)."""
-        frac = (self.positions - self.origin) @ np.linalg.inv(self.cell)
-        return self.origin + (frac - np.floor(frac)) @ self.cell
+        return wrap_positions(self.positions, self.cell, self.origin)
 
     def to_atoms(self, symbols):
         """An ASE ``Atoms`` with this frame's positions and periodic cell."""
@@ -53,6 +52,28 @@ class Frame:
         if self.image is not None:
             atoms.arrays["image"] = np.asarray(self.image)
         return atoms
+
+
+def fractional_positions(positions: np.ndarray, cell: np.ndarray, origin: np.ndarray | None = None,
+                         wrap: bool = True) -> np.ndarray:
+    """Fractional coordinates s of Cartesian ``positions`` (..., n, 3), r = origin + s·H with the
+    cell rows H (3, 3), or one cell per leading index (..., 3, 3); folded into [0, 1) when
+    ``wrap``. Every analysis and reader folds positions into the cell through this function."""
+    pos = np.asarray(positions, float)
+    if origin is not None:
+        pos = pos - np.asarray(origin, float)
+    cell = np.asarray(cell, float)
+    frac = np.swapaxes(np.linalg.solve(np.swapaxes(cell, -1, -2), np.swapaxes(pos, -1, -2)), -1, -2)
+    return frac - np.floor(frac) if wrap else frac
+
+
+def wrap_positions(positions: np.ndarray, cell: np.ndarray,
+                   origin: np.ndarray | None = None) -> np.ndarray:
+    """Cartesian ``positions`` folded into the box [origin, origin + cell) (shapes as in
+    :func:`fractional_positions`)."""
+    cell = np.asarray(cell, float)
+    wrapped = fractional_positions(positions, cell, origin) @ cell
+    return wrapped if origin is None else wrapped + np.asarray(origin, float)
 
 
 def lammps_cell(bounds: np.ndarray, tilts: tuple[float, float, float] | None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Chemical species of atoms: validation and LAMMPS type maps."""
+"""Chemical species of atoms: validation, selection by species and LAMMPS type maps."""
 
 from __future__ import annotations
 
@@ -18,6 +18,21 @@ def check_symbols(symbols: Sequence[str], source: str) -> np.ndarray:
     if unknown:
         raise TrajectoryFormatError(f"{source}: unknown species {unknown} (not chemical symbols)")
     return np.asarray(symbols)
+
+
+def species_indices(symbols: Sequence[str], species: str | Sequence[str] | None,
+                    source: str) -> np.ndarray:
+    """Indices of the atoms of one or several species (all atoms for None); a species absent
+    from ``symbols`` is an error naming ``source`` and the species present."""
+    symbols = np.asarray(symbols)
+    if species is None:
+        return np.arange(len(symbols))
+    wanted = [species] if isinstance(species, str) else list(species)
+    present = list(dict.fromkeys(symbols.tolist()))
+    unknown = set(wanted) - set(present)
+    if unknown:
+        raise ValueError(f"{source}: unknown species {sorted(unknown)}; it has {present}")
+    return np.flatnonzero(np.isin(symbols, wanted))
 
 
 def symbols_from_types(types: np.ndarray, type_map: Sequence[str] | Mapping[int, str] | None,

@@ -18,6 +18,7 @@ from .deepmd_npy import DeepmdNpyReader
 from .frame import Frame, TrajectoryFormatError
 from .h5md import H5MDReader, H5MDWriter, is_ionscope_h5md
 from .lammps_dump import READ_ERRORS, LammpsDumpReader, compression_opener
+from .species import species_indices
 from .unwrap import Unwrapper
 
 _MAX_TIMESTEP_PS = 0.01
@@ -74,14 +75,7 @@ class Trajectory:
 
     def indices(self, species: str | Sequence[str] | None = None) -> np.ndarray:
         """Indices of the atoms of one or several species (all atoms for None)."""
-        if species is None:
-            return np.arange(self.n_atoms)
-        wanted = [species] if isinstance(species, str) else list(species)
-        unknown = set(wanted) - set(self.species)
-        if unknown:
-            raise ValueError(f"{self.path}: unknown species {sorted(unknown)}; "
-                             f"the trajectory has {self.species}")
-        return np.flatnonzero(np.isin(self.symbols, wanted))
+        return species_indices(self.symbols, species, str(self.path))
 
     def __getitem__(self, k: int) -> Frame:
         k = range(len(self))[k]

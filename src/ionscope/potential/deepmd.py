@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, write_json
 
 TYPE_MAP = ["Li", "P", "S"]
@@ -118,22 +119,6 @@ def compress(model: str | Path, output: str | Path, training_input: str | Path |
     with atomic_path(output) as tmp:
         _dp([*args, "-o", str(tmp)], output.parent, output.with_suffix(".compress.log"))
     return output
-
-
-def load_system(path: str | Path) -> dict:
-    """One DeePMD npy system as arrays: types, type_map, coord/box/energy/force/virial per frame."""
-    path = Path(path)
-    types = np.loadtxt(path / "type.raw", dtype=int, ndmin=1)
-    type_map = (path / "type_map.raw").read_text().split()
-    sets = sorted(path.glob("set.*"))
-    data = {"types": types, "type_map": type_map}
-    width = {"coord": 3 * len(types), "box": 9, "energy": 1, "force": 3 * len(types), "virial": 9}
-    for key, n in width.items():
-        files = [s / f"{key}.npy" for s in sets]
-        if all(f.exists() for f in files):  # dpdata writes energies as (n, 1), raw data as (n,)
-            data[key] = np.concatenate([np.load(f).reshape(-1, n) for f in files])
-    data["energy"] = data["energy"].reshape(-1)
-    return data
 
 
 def evaluate(model: str | Path, systems: Sequence[str | Path], batch: int = 16) -> dict:

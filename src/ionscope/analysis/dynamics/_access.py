@@ -6,6 +6,7 @@ import warnings
 from typing import Iterator
 
 import numpy as np
+from ase.data import atomic_masses, atomic_numbers
 
 from ...io.h5md import H5MDReader
 
@@ -46,8 +47,6 @@ def atom_blocks(traj, atoms: np.ndarray, start: int, stop: int | None, step: int
 def centre_of_mass_path(traj, atoms: np.ndarray, start: int, stop: int | None,
                         step: int) -> np.ndarray:
     """Mass-weighted centre of ``atoms`` per selected frame (unwrapped), streaming frames."""
-    from ase.data import atomic_masses, atomic_numbers
-
     masses = np.array([atomic_masses[atomic_numbers[s]] for s in traj.symbols[atoms]])
     path = [np.einsum("a,tak->tk", masses, chunk.positions) / masses.sum()
             for chunk in traj.iter_chunks(start=start, stop=stop, step=step, atoms=atoms)]

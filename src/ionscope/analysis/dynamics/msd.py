@@ -16,9 +16,10 @@ lag. Origins can be restricted per atom (``origin_weights``) for region-resolved
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import numpy as np
+from tqdm.auto import tqdm
 
+from ..base import Results, TrajectoryAnalysis
 from ._access import atom_blocks, centre_of_mass_path, frame_cells, frame_times
 from .correlate import MomentSums, per_atom_msd
 from .regions import REGIONS, region_fractions
@@ -31,7 +32,7 @@ def log_lags(n_frames: int, n: int = 100) -> np.ndarray:
     return np.unique(np.geomspace(1, n_frames - 1, n).astype(int))
 
 
-class MSD:
+class MSD(TrajectoryAnalysis):
     """Time-averaged MSD, per-component MSD, ⟨r⁴⟩, α₂ and α(t) of one species.
 
     Parameters
@@ -42,6 +43,38 @@ class MSD:
     lags: "log" (about ``n_lags`` log-spaced lags in the results) or "all".
     non_gaussian: also compute ⟨r⁴⟩ and α₂ (about three times the work of the MSD alone).
     memory_mb: budget for the work arrays of one block of atoms.
+
+    Run options
+    -----------
+    ``run(traj, start=0, stop=None, step=1, regions=None, progress=True,
+    per_atom_weights=None)``: averages over frames ``start:stop:step``. With ``regions`` (a
+    :class:`~ionscope.analysis.dynamics.regions.SlabRegions`) the averages are also split by
+    the region each atom is in at the time origin. ``per_atom_weights`` (k, n_frames) projects
+    every atom's own time-averaged MSD over lags 0…n_frames−1 (e.g. least-squares slope weights).
+
+    Results
+    -------
+    lags: lag of each point, in frames (L,).
+    time: lag time of each point (ps) (L,).
+    msd: ⟨r²(t)⟩ (Å²) (L,).
+    msd_xyz: ⟨Δx²⟩, ⟨Δy²⟩, ⟨Δz²⟩ along the Cartesian axes (Å²) (L, 3).
+    r4: ⟨r⁴(t)⟩ (Å⁴) (L,); NaN without ``non_gaussian``.
+    alpha2: non-Gaussian parameter α₂(t), dimensionless (L,).
+    exponent: MSD exponent α(t) = d ln⟨r²⟩ / d ln t, dimensionless (L,).
+    origins: number of (atom, time origin) pairs averaged at each lag (L,).
+    tau_ngp: lag time of the maximum of α₂ (ps).
+    alpha2_max: maximum of α₂, dimensionless.
+    dt: time between analysed frames (ps).
+    n_atoms: number of atoms of ``species``.
+    species: the analysed species.
+    drift: the drift correction used ("framework", "system" or None).
+    msd_collective: ⟨|Σ_i Δr_i|²⟩ / N, the collective (charge) MSD per ion (Å²) (L,).
+    per_atom: with ``per_atom_weights`` only: the weights applied to each atom's MSD
+        (k, n_atoms), in Å² times the weights' unit.
+    regions: with ``regions`` only: for "glass", "interface" and "crystal", the fields
+        ``lags`` … ``alpha2_max`` above averaged over the atoms in that region at the origin.
+    region_fractions: with ``regions`` only: fraction of the atoms in each region per frame.
+    frame_times: with ``regions`` only: time of every analysed frame (ps) (n_frames,).
     """
 
     def __init__(self, species: str = "Li", drift: str | None = "framework", lags: str = "log",
@@ -50,18 +83,9 @@ class MSD:
             raise ValueError(f"drift must be 'framework', 'system' or None, got {drift!r}")
         self.species, self.drift, self.lags, self.n_lags = species, drift, lags, n_lags
         self.memory_mb, self.non_gaussian = memory_mb, non_gaussian
-        self.results = SimpleNamespace()
 
-    def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1,
-            regions=None, progress: bool = True, per_atom_weights: np.ndarray | None = None) -> "MSD":
-        """Average over frames ``start:stop:step``. With ``regions`` (a
-        :class:`~ionscope.analysis.dynamics.regions.SlabRegions`), the averages are also split by
-        the region each atom is in at the time origin, in ``results.regions[name]``, and the
-        fraction of atoms per region over time is in ``results.region_fractions``.
-        ``per_atom_weights`` (k, n_frames) projects every atom's own time-averaged MSD over lags
-        0…n_frames−1 (e.g. least-squares slope weights) into ``results.per_atom`` (k, n_atoms)."""
-        from tqdm.auto import tqdm
-
+    def _compute(self, traj, start: int, stop: int | None, step: int, regions=None,
+                 progress: bool = True, per_atom_weights: np.ndarray | None = None) -> Results:
         times, dt = frame_times(traj, start, stop, step)
         n = len(times)
         atoms = traj.indices(self.species)
@@ -96,8 +120,7 @@ class MSD:
                         by_region[name].add(pos, (codes == k).astype(float))
                 bar.update(len(sel))
         idx = np.arange(1, n) if self.lags == "all" else log_lags(n, self.n_lags)
-        self.results = _summarise(sums, idx, dt)
-        r = self.results
+        r = _summarise(sums, idx, dt)
         r.dt, r.n_atoms, r.species, r.drift = dt, len(atoms), self.species, self.drift
         total = MomentSums(n, fourth=False)
         total.add(collective[:, None, :])
@@ -108,10 +131,11 @@ class MSD:
             r.regions = {name: _summarise(s, idx, dt) for name, s in by_region.items()}
             r.region_fractions = region_fractions(np.concatenate(codes_all, axis=1))
             r.frame_times = times
-        return self
+        return r
 
 
-def _summarise(sums: MomentSums, idx: np.ndarray, dt: float) -> SimpleNamespace:
+def _summarise(sums: MomentSums, idx: np.ndarray, dt: float) -> Results:
+    """The MSD curves (fields ``lags`` … ``alpha2_max`` of :class:`MSD` results) at lags ``idx``."""
     m2, m2_xyz, m4 = sums.averages()
     if not sums.fourth:
         m4 = np.full_like(m2, np.nan)
@@ -121,7 +145,7 @@ def _summarise(sums: MomentSums, idx: np.ndarray, dt: float) -> SimpleNamespace:
         exponent = np.gradient(np.log(m2[idx]), np.log(t)) if len(idx) > 2 else np.full(len(idx), np.nan)
     finite = np.isfinite(alpha2)
     k = int(np.argmax(np.where(finite, alpha2, -np.inf))) if finite.any() else 0
-    return SimpleNamespace(lags=idx, time=t, msd=m2[idx], msd_xyz=m2_xyz[idx], r4=m4[idx],
-                           alpha2=alpha2, exponent=exponent, origins=sums.count[idx],
-                           tau_ngp=float(t[k]) if len(t) else np.nan,
-                           alpha2_max=float(alpha2[k]) if len(t) else np.nan)
+    return Results(lags=idx, time=t, msd=m2[idx], msd_xyz=m2_xyz[idx], r4=m4[idx],
+                   alpha2=alpha2, exponent=exponent, origins=sums.count[idx],
+                   tau_ngp=float(t[k]) if len(t) else np.nan,
+                   alpha2_max=float(alpha2[k]) if len(t) else np.nan)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...io.frame import fractional_positions
+
 REGIONS = ("glass", "interface", "crystal")
 
 
@@ -34,8 +36,7 @@ class SlabRegions:
 
     def labels(self, positions: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Region code (index into REGIONS) of positions (nf, na, 3) given cells (nf, 3, 3)."""
-        inv = np.linalg.inv(cells)
-        frac = np.einsum("tak,tkl->tal", positions, inv)[..., self.axis] % 1.0
+        frac = fractional_positions(positions, cells)[..., self.axis]
         nearest = np.abs(frac[..., None] - self.grid).argmin(axis=-1)
         codes = np.where(self.crystal[nearest], 2, 0)
         for z0, hw in zip(self.interfaces, self.half_widths):

@@ -9,25 +9,39 @@ centre is ⟨ν⟩ = ∫ ν g dν / ∫ g dν (also given in meV).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 from scipy import constants
 from scipy import fft as sfft
 
+from ..base import Results, TrajectoryAnalysis
 from ._access import atom_blocks, frame_times
 
 THZ_TO_MEV = constants.h * 1e12 / constants.e * 1e3
 
 
-class VibrationalDOS:
-    """VACF and VDOS of one species, correlation length ``max_lag_ps``."""
+class VibrationalDOS(TrajectoryAnalysis):
+    """VACF and VDOS of one species, correlation length ``max_lag_ps``.
+
+    Parameters
+    ----------
+    species: the analysed species.
+    max_lag_ps: length of the velocity autocorrelation (ps); sets the frequency resolution.
+    memory_mb: budget for the work arrays of one block of atoms.
+
+    Results
+    -------
+    time: lag times of the VACF (ps) (n_lag,).
+    vacf: normalised velocity autocorrelation C(t), C(0) = 1 (n_lag,).
+    frequency_THz: frequencies ν (THz) (n_freq,).
+    vdos: g(ν), normalised to ∫ g dν = 1 (1/THz) (n_freq,).
+    band_centre_THz: ⟨ν⟩ = ∫ ν g dν (THz).
+    band_centre_meV: the same band centre in meV.
+    """
 
     def __init__(self, species: str = "Li", max_lag_ps: float = 2.0, memory_mb: float = 256.0) -> None:
         self.species, self.max_lag_ps, self.memory_mb = species, max_lag_ps, memory_mb
-        self.results = SimpleNamespace()
 
-    def run(self, traj, start: int = 0, stop: int | None = None, step: int = 1) -> "VibrationalDOS":
+    def _compute(self, traj, start: int, stop: int | None, step: int) -> Results:
         times, dt = frame_times(traj, start, stop, step)
         if dt > 0.02:
             raise ValueError(f"{traj.path}: frames are {dt * 1000:.0f} fs apart; a VDOS needs "
@@ -51,6 +65,5 @@ class VibrationalDOS:
         spectrum = np.clip(spectrum, 0, None)
         spectrum /= np.trapezoid(spectrum, freq)
         centre = float(np.trapezoid(freq * spectrum, freq))
-        self.results = SimpleNamespace(time=lag_t, vacf=vacf, frequency_THz=freq, vdos=spectrum,
-                                       band_centre_THz=centre, band_centre_meV=centre * THZ_TO_MEV)
-        return self
+        return Results(time=lag_t, vacf=vacf, frequency_THz=freq, vdos=spectrum,
+                       band_centre_THz=centre, band_centre_meV=centre * THZ_TO_MEV)

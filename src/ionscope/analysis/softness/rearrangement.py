@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ...io.frame import wrap_positions
 from ..base import Snapshot, neighbor_pairs
 
 
@@ -27,7 +28,7 @@ def d2min(ref_positions: np.ndarray, new_positions: np.ndarray, cell: np.ndarray
     neighbours are taken in the reference frame (cell ``cell``; ``new_cell`` is the cell of the
     second frame, default the same). Atoms with fewer than three neighbours get NaN."""
     n = len(ref_positions)
-    snap = Snapshot(np.asarray(symbols), _wrap(ref_positions, cell), cell)
+    snap = Snapshot(np.asarray(symbols), wrap_positions(ref_positions, cell), cell)
     i, j, vec = neighbor_pairs(snap, radius, "ijD")
     if neighbor_species is not None:
         keep = np.isin(snap.symbols[j], np.atleast_1d(neighbor_species))
@@ -53,11 +54,6 @@ def d2min(ref_positions: np.ndarray, new_positions: np.ndarray, cell: np.ndarray
     sums = np.bincount(i, weights=np.einsum("pa,pa->p", residual, residual), minlength=n)
     out[ok] = sums[ok]
     return out if centres is None else out[centres]
-
-
-def _wrap(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    frac = np.linalg.solve(cell.T, positions.T).T
-    return (frac - np.floor(frac)) @ cell
 
 
 def cumulative_d2min(traj, species: str = "Li", radius: float = 5.0, increment_ps: float = 1.0,

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import stats
 
+from ...io.frame import fractional_positions
 from ..base import as_snapshot, neighbor_pairs
 from ..structure.speciation import classify_units
 
@@ -51,7 +52,7 @@ def correlate(softness: np.ndarray, quantities: dict[str, np.ndarray]) -> dict[s
 def axis_profile(values: np.ndarray, positions: np.ndarray, cell: np.ndarray, axis: int = 2,
                  bins: int = 20) -> SimpleNamespace:
     """Mean of per-atom ``values`` in slabs along cell axis ``axis`` (fractional bins)."""
-    frac = (np.linalg.solve(np.asarray(cell).T, np.asarray(positions).T).T[:, axis]) % 1.0
+    frac = fractional_positions(positions, cell)[:, axis]
     edges = np.linspace(0, 1, bins + 1)
     index = np.minimum((frac * bins).astype(int), bins - 1)
     sums = np.bincount(index, weights=values, minlength=bins)

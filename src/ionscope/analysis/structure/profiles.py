@@ -26,7 +26,7 @@ from ase.data import atomic_masses, atomic_numbers
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks, peak_widths
 
-from ...io.frame import lammps_form
+from ...io.frame import fractional_positions, lammps_form
 from ..base import as_snapshot
 
 _AMU_PER_A3_TO_G_CM3 = 1.66053906660
@@ -39,8 +39,7 @@ def _axis_frame(snap, axis: int):
     cell = snap.cell[order]
     lower, rotation = lammps_form(cell)
     pos = snap.positions @ rotation
-    frac = np.linalg.solve(lower.T, pos.T).T
-    frac -= np.floor(frac)
+    frac = fractional_positions(pos, lower)
     return lower, frac
 
 
