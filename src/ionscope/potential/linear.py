@@ -31,6 +31,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..io.frame import wrap_positions
 from ..provenance import atomic_write, write_json
 from .deepmd import load_system
 
@@ -166,8 +167,7 @@ def _snap_rows(snap: Snap, system: str, frames: Sequence[int] | None,
 
     def place(k):  # LAMMPS cell, rotation and wrapped positions of frame k
         cell, q = lammps_frame(data["box"][k].reshape(3, 3))
-        frac = data["coord"][k].reshape(n, 3) @ q @ np.linalg.inv(cell)
-        return cell, q, (frac - np.floor(frac)) @ cell
+        return cell, q, wrap_positions(data["coord"][k].reshape(n, 3) @ q, cell)
 
     frames = list(frames)
     for first in range(0, len(frames), chunk):
