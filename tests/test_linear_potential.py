@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from ionscope.potential.deepmd import load_system
+from ionscope.io.deepmd_npy import load_system
 from ionscope.potential.linear import (Snap, SnapModel, Weights, bootstrap_multiplicities,
                                        committee_deviation, design_matrix, fit_snap,
                                        lammps_frame, n_bispectrum, read_coefficients,

@@ -19,7 +19,7 @@ from ase import Atoms
 from ase.calculators.lammpslib import LAMMPSlib
 from tqdm.auto import tqdm
 
-from .deepmd import load_system
+from ..io.deepmd_npy import load_system
 from .validation import summarize_errors
 
 

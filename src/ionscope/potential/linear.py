@@ -33,7 +33,7 @@ import numpy as np
 
 from ..io.frame import wrap_positions
 from ..provenance import atomic_write, write_json
-from .deepmd import load_system
+from ..io.deepmd_npy import load_system
 
 
 def n_bispectrum(twojmax: int) -> int:
