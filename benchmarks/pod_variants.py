@@ -1,5 +1,5 @@
-"""Benchmark: POD variants of higher capacity (four- and five-body descriptors, environment-adaptive
-clusters; Nguyen & Rohskopf 2023, Nguyen 2024) on the curated data — accuracy from ``fitpod``'s
+"""Benchmark: POD variants of higher capacity (four- and five-body descriptors; Nguyen & Rohskopf
+2023) on the curated data — accuracy from ``fitpod``'s
 own test analysis on the validation split, speed of ``pair_style pod`` in LAMMPS.
 
 Same split as ``fast_potentials.py`` (seed 0, time blocks, 10 % validation); every ``--stride``-th
@@ -23,10 +23,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fast_potentials import CRYSTAL, GLASS, summary  # noqa: E402
+from fast_potentials import CRYSTAL, GLASS  # noqa: E402
 
 from ionscope.potential.dataset import split_systems  # noqa: E402
-from ionscope.potential.lammps_eval import evaluate_lammps  # noqa: E402
 from ionscope.potential.model import pod_potential  # noqa: E402
 from ionscope.potential.pod import PRESETS, fit_pod  # noqa: E402
 
@@ -35,14 +34,6 @@ FOUR = {"fourbody_number_radial_basis_functions": 3, "fourbody_angular_degree": 
 VARIANTS = {
     "fast": FAST,
     "fast + 4-body": FAST | FOUR,
-    "fast, 4 clusters": FAST | {"number_of_environment_clusters": 4},
-    "fast + 4-body, 4 clusters": FAST | FOUR | {"number_of_environment_clusters": 4},
-    "5 Å + 4-body, 4 clusters": {"rin": 1.0, "rcut": 5.0, "bessel_polynomial_degree": 4,
-                                 "inverse_polynomial_degree": 8,
-                                 "twobody_number_radial_basis_functions": 8,
-                                 "threebody_number_radial_basis_functions": 6,
-                                 "threebody_angular_degree": 3, **FOUR,
-                                 "number_of_environment_clusters": 4},
     "LGPS example (5-body, 5 Å)": {"rin": 1.0, "rcut": 5.0, "bessel_polynomial_degree": 8,
                                    "inverse_polynomial_degree": 12,
                                    "twobody_number_radial_basis_functions": 10,
@@ -90,19 +81,12 @@ def main() -> None:
             continue
         out = work / "models" / name.replace(" ", "_").replace(",", "").replace("+", "p")
         if name not in records:
-            if settings.get("number_of_environment_clusters", 1) > 1:
-                # fitpod's own test analysis segfaults with environment clusters (LAMMPS
-                # 2025.7.22.2): evaluate through pair_style pod instead (same numbers otherwise)
-                fit = fit_pod(train, out, species, preset=settings, stride=args.stride)
-                pot = pod_potential(out / "param.pod", out / "coefficients.pod", name=name)
-                records[name] = {**fit, **summary(evaluate_lammps(pot, valid))}
-            else:
-                fit = fit_pod(train, out, species, preset=settings, stride=args.stride,
-                              test_systems=valid)
-                errors = fit.pop("fitpod_test")
-                records[name] = {**fit, "systems": errors, "glass": pooled(errors, sizes, GLASS),
-                                 "crystal": pooled(errors, sizes, CRYSTAL),
-                                 "all": pooled(errors, sizes, list(errors))}
+            fit = fit_pod(train, out, species, preset=settings, stride=args.stride,
+                          test_systems=valid)
+            errors = fit.pop("fitpod_test")
+            records[name] = {**fit, "systems": errors, "glass": pooled(errors, sizes, GLASS),
+                             "crystal": pooled(errors, sizes, CRYSTAL),
+                             "all": pooled(errors, sizes, list(errors))}
             records_file.write_text(json.dumps(records, indent=1))
         if "speed" not in records[name]:
             with tempfile.TemporaryDirectory() as tmp:
