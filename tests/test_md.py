@@ -47,7 +47,7 @@ def test_one_timestep_default_unit_and_json_round_trip():
     import inspect
 
     from ionscope.md import DEFAULT_TIMESTEP_FS
-    from ionscope.potential.physical import validate_physics
+    from ionscope.workflow.potential_checks import validate_physics
     from ionscope.workflow.learn import LearnSettings
     from ionscope.workflow.study import MDSpec
 
