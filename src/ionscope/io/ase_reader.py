@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import ase.io
 import numpy as np
+from ase.io.trajectory import Trajectory as AseTrajectory
 
 from .frame import Frame, TrajectoryFormatError
 from .species import check_symbols
@@ -17,8 +19,6 @@ class AseReader:
     format = "ase"
 
     def __init__(self, path: str | os.PathLike, format: str | None = None) -> None:
-        import ase.io
-
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no such trajectory file")
@@ -35,22 +35,16 @@ class AseReader:
     def __len__(self) -> int:
         if self._length is None:
             if self.path.suffix == ".traj":
-                from ase.io.trajectory import Trajectory
-
-                with Trajectory(str(self.path)) as traj:
+                with AseTrajectory(str(self.path)) as traj:
                     self._length = len(traj)
             else:
                 self._length = sum(1 for _ in self._iter_atoms())
         return self._length
 
     def _iter_atoms(self):
-        import ase.io
-
         return ase.io.iread(self.path, index=":", format=self._format)
 
     def read(self, k: int) -> Frame:
-        import ase.io
-
         return self._to_frame(ase.io.read(self.path, index=k, format=self._format), k)
 
     def __iter__(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from ase import Atoms
 
 
 class TrajectoryFormatError(ValueError):
@@ -45,8 +46,6 @@ class Frame:
 
     def to_atoms(self, symbols):
         """An ASE ``Atoms`` with this frame's positions and periodic cell."""
-        from ase import Atoms
-
         atoms = Atoms(symbols=list(symbols), positions=self.positions - self.origin,
                       cell=self.cell, pbc=True)
         if self.image is not None:

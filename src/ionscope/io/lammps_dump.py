@@ -15,10 +15,10 @@ import gzip
 import lzma
 import os
 import threading
+import warnings
 import zlib
 from contextlib import nullcontext
 from itertools import islice
-import warnings
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from ..provenance import provenance
 from .ase_reader import AseReader
 from .deepmd_npy import DeepmdNpyReader
 from .frame import Frame, TrajectoryFormatError
@@ -201,10 +203,6 @@ class Trajectory:
         Never over the trajectory itself or a directory; over another existing file only if it
         is an ionscope H5MD file, or with ``force=True``.
         """
-        from tqdm.auto import tqdm
-
-        from ..provenance import provenance
-
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"{path}: is a directory; give the output file name (e.g. {path / 'traj.h5'})")

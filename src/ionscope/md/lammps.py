@@ -31,10 +31,12 @@ from ..io import open_trajectory
 from ..io.frame import TrajectoryFormatError
 from ..potential import Potential
 from ..provenance import provenance, write_json
+from ..report.tables import write_csv
 from .engine import lammps_command, lammps_environment, parse_thermo, run_lammps
 from .guard import Interrupted, folder_lock
 from .inputs import render_input, write_data
 from .stage import STAGE_FILE, Stage, load_stage_spec, save_stage_spec
+
 
 def _newest_restart(stage_dir: Path) -> tuple[Path, int] | None:
     """The newest complete restart file. A file shorter than its predecessor was being written
@@ -213,8 +215,6 @@ def _prune_restarts(stage_dir: Path, keep: int) -> None:
 
 
 def _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume) -> StageResult:
-    from ..report.tables import write_csv
-
     atoms = read(stage_dir / "final.data", format="lammps-data", atom_style="atomic",
                  units="metal", Z_of_type={k + 1: atomic_numbers[s] for k, s in enumerate(type_order)})
     thermo = parse_thermo(stage_dir / "log.lammps")

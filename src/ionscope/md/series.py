@@ -9,8 +9,8 @@ from typing import Sequence
 
 from ase import Atoms
 
-from ..provenance import task_seed
 from ..potential import Potential
+from ..provenance import task_seed
 from .lammps import StageResult, prepare_stage, run_stage
 from .protocols import diffusion_run
 from .stage import Stage

@@ -5,8 +5,16 @@ and SNAP fits."""
 from .bundled import DEFAULT, available_models, bundled_potential, model_card, resolve_potential
 from .dataset import SplitSummary, find_systems, split_systems
 from .deepmd import PRESETS, deepmd_input
-from .model import (DeepMDPotential, PODPotential, Potential, SNAPPotential, deepmd_potential,
-                    pod_potential, potential_from_dict, snap_potential)
+from .model import (
+                    DeepMDPotential,
+                    PODPotential,
+                    Potential,
+                    SNAPPotential,
+                    deepmd_potential,
+                    pod_potential,
+                    potential_from_dict,
+                    snap_potential,
+)
 
 __all__ = ["DEFAULT", "DeepMDPotential", "PODPotential", "PRESETS", "Potential", "SNAPPotential",
            "SplitSummary", "available_models", "bundled_potential", "deepmd_input",

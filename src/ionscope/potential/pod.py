@@ -19,9 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, provenance, sha256_file, task_seed, write_json
 from .dataset import split_systems
-from ..io.deepmd_npy import load_system
 from .lammps_eval import evaluate_lammps, lammps_executable
 from .model import PODPotential, pod_potential
 from .validation import write_validation

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ..provenance import atomic_path, atomic_write, write_json
@@ -52,10 +54,7 @@ def validation_table(result: dict) -> str:
 
 def write_validation(result: dict, out_dir: str | Path) -> None:
     """``table.md``, ``validation.json`` (without the parity arrays) and ``parity.png``."""
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
     with atomic_write(out_dir / "table.md") as handle:

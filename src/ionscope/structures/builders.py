@@ -11,10 +11,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
+from ase.io import read
+
+from ..data import crystal as bundled
 
 _AMU_PER_A3_TO_G_CM3 = 1.66053906660
 
@@ -22,14 +26,11 @@ _AMU_PER_A3_TO_G_CM3 = 1.66053906660
 def _load(crystal) -> Atoms:
     if isinstance(crystal, Atoms):
         return crystal.copy()
-    from pathlib import Path
 
-    from ase.io import read
 
     path = Path(str(crystal))
     if path.is_file() or path.suffix.lower() == ".cif":
         return read(path)
-    from ..data import crystal as bundled
 
     return bundled(str(crystal))     # a bundled name, even where a folder of that name exists
 

@@ -3,9 +3,16 @@ ratio, regions, VDOS. Every analysis class is a :class:`~ionscope.analysis.base.
 ``Analysis(parameters).run(trajectory, start, stop, step, **options).results``, with the fields
 of ``results`` and their units in the ``Results`` section of the class docstring."""
 
-from .diffusion import (A2_PER_PS_TO_CM2_PER_S, DiffusionCoefficient, NotDiffusiveWarning,
-                        arrhenius, brownian_msd_covariance, diffusion_coefficient, fit_msd,
-                        nernst_einstein)
+from .diffusion import (
+                        A2_PER_PS_TO_CM2_PER_S,
+                        DiffusionCoefficient,
+                        NotDiffusiveWarning,
+                        arrhenius,
+                        brownian_msd_covariance,
+                        diffusion_coefficient,
+                        fit_msd,
+                        nernst_einstein,
+)
 from .maps import DisplacementMap, displacement_map, ion_trajectories
 from .msd import MSD, log_lags
 from .regions import REGIONS, SlabRegions, region_fractions

@@ -12,15 +12,23 @@ from itertools import product
 from pathlib import Path
 from types import SimpleNamespace
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import (GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold,
-                                     cross_val_score, train_test_split)
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ...provenance import atomic_path
+from .features import RadialFeatures
 from .rearrangement import mobility_labels
 
 
@@ -70,10 +78,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         return {s: w[k * n:(k + 1) * n] for k, s in enumerate(features.species)}
 
     def save(self, path: str | Path, **metadata) -> Path:
-        import joblib
-
         path = Path(path)
-        from ...provenance import atomic_path
 
         with atomic_path(path) as tmp:
             joblib.dump({"model": self, "metadata": metadata}, tmp)
@@ -81,8 +86,6 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def load(path: str | Path) -> tuple["SoftnessModel", dict]:
-        import joblib
-
         data = joblib.load(path)
         return data["model"], data["metadata"]
 
@@ -168,8 +171,6 @@ def scan(structures_and_centres, d_cum: np.ndarray, grid: dict, seed: int = 0) -
     """Held-out accuracy over a grid of ``dr``, ``r_cutoff``, ``C`` and thresholds ``high`` /
     ``low`` (the papers' Figs. S27–S28). ``structures_and_centres`` is a list of (structure,
     centre indices) whose centres line up with ``d_cum``. Returns one row per combination."""
-    from .features import RadialFeatures
-
     keys = ["dr", "r_cutoff", "C", "high", "low"]
     defaults = {"dr": 0.2, "r_cutoff": 10.0, "C": None, "high": None, "low": None}
     values = [grid.get(k, [defaults[k]]) for k in keys]

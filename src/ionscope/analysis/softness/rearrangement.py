@@ -19,6 +19,7 @@ import numpy as np
 
 from ...io.frame import wrap_positions
 from ..base import Snapshot, neighbor_pairs
+from ..dynamics._access import frame_times
 
 
 def d2min(ref_positions: np.ndarray, new_positions: np.ndarray, cell: np.ndarray,
@@ -61,8 +62,6 @@ def cumulative_d2min(traj, species: str = "Li", radius: float = 5.0, increment_p
                      neighbor_species=None) -> SimpleNamespace:
     """D²min over consecutive increments of ``increment_ps`` and D_cum = Σ √D²min per atom of
     ``species``, from frame ``start`` to ``stop``."""
-    from ..dynamics._access import frame_times
-
     times, dt = frame_times(traj, start, stop, 1)
     lag = int(round(increment_ps / dt))
     if lag < 1 or lag >= len(times):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from ase.mep import NEB
+from ase.optimize import FIRE
 from scipy import stats
 
 from ...io.frame import fractional_positions
@@ -80,9 +82,6 @@ def migration_barrier(atoms, mover: int, target: int, calculator, n_images: int 
     """Climbing-image NEB barrier (eV) for Li ``mover`` hopping into the site of Li ``target``,
     which is removed to leave the vacancy (ASE NEB; ``calculator`` e.g. DeePMD's ASE ``DP``).
     End points are relaxed with the other atoms free."""
-    from ase.mep import NEB
-    from ase.optimize import FIRE
-
     start = atoms.copy()
     site = atoms.positions[target].copy()
     del start[target]

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..base import FrameAnalysis, Snapshot, neighbor_pairs, species_pairs
+from ..base import FrameAnalysis, Snapshot, as_snapshot, neighbor_pairs, species_pairs
 
 
 class RDF(FrameAnalysis):
@@ -107,8 +107,6 @@ class RDF(FrameAnalysis):
 
 def coordination_numbers(system, center: str, neighbor: str, cutoff: float) -> np.ndarray:
     """Number of ``neighbor`` atoms within ``cutoff`` of every ``center`` atom (one frame)."""
-    from ..base import as_snapshot
-
     snap = as_snapshot(system)
     centres = snap.indices(center)
     i, j = neighbor_pairs(snap, cutoff, "ij")

@@ -21,8 +21,11 @@ from math import factorial, sqrt
 from typing import Sequence
 
 import numpy as np
+from numpy.polynomial import legendre, polynomial
+from scipy.sparse import csr_matrix
 
 from ..base import FrameAnalysis, Snapshot, neighbor_pairs
+from .voronoi import voronoi_bonds
 
 
 @lru_cache(maxsize=None)
@@ -58,8 +61,6 @@ def wigner3j_lll(l: int) -> tuple[np.ndarray, np.ndarray]:
 def _legendre_factors(l: int) -> list[tuple[float, np.ndarray]]:
     """For m = 0…l: the normalisation N_lm (with the Condon–Shortley phase) and the power-series
     coefficients of d^m P_l / dx^m, so that Y_lm = N_lm (d^m P_l/dx^m)(cos θ) (sin θ e^{iφ})^m."""
-    from numpy.polynomial import legendre, polynomial
-
     series = legendre.leg2poly([0] * l + [1])
     out = []
     for m in range(l + 1):
@@ -146,8 +147,6 @@ class Steinhardt(FrameAnalysis):
         nbr_ok = np.zeros(len(snap.symbols), bool)
         nbr_ok[snap.indices(self.neighbor_species)] = True
         if self.voronoi:
-            from .voronoi import voronoi_bonds
-
             sel = np.union1d(centres, np.flatnonzero(nbr_ok))
             i, j, vec, area = voronoi_bonds(snap.positions[sel], snap.cell)
             i, j = sel[i], sel[j]
@@ -169,8 +168,6 @@ class Steinhardt(FrameAnalysis):
         centres, i, j, vec, w = self._bonds(snap)
         n = len(snap.symbols)
         if self.average:
-            from scipy.sparse import csr_matrix
-
             adjacency = csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
             count = 1 + np.bincount(i, minlength=n)
         ql, wl, qbar, wbar = {}, {}, {}, {}

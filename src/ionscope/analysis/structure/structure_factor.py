@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Mapping
 
 import numpy as np
+from periodictable.cromermann import fxrayatq
 
 from ..base import FrameAnalysis, Snapshot
 
@@ -37,8 +38,6 @@ NEUTRON_B = {"Li": -1.90, "P": 5.13, "S": 2.847, "O": 5.803, "Ge": 8.185, "Si": 
 
 def xray_form_factor(symbol: str, q: np.ndarray) -> np.ndarray:
     """Cromer–Mann X-ray atomic form factor f(Q) of a neutral atom (International Tables C)."""
-    from periodictable.cromermann import fxrayatq
-
     return np.asarray(fxrayatq(symbol, np.asarray(q, float)), float)
 
 

@@ -3,6 +3,7 @@ neighbours; any triclinic cell is rotated into freud's convention first."""
 
 from __future__ import annotations
 
+import freud
 import numpy as np
 
 from ...io.frame import lammps_form
@@ -10,8 +11,6 @@ from ..base import FrameAnalysis, Snapshot
 
 
 def _freud_voronoi(positions: np.ndarray, cell: np.ndarray):
-    import freud
-
     lower, rotation = lammps_form(cell)
     box = freud.box.Box.from_matrix(lower.T)
     points = box.wrap(np.ascontiguousarray(positions @ rotation, dtype=np.float32) - 0.5 * lower.sum(0))
