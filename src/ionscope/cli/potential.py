@@ -157,7 +157,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _deviation(args: argparse.Namespace) -> int:
     from ..potential.ensemble import model_deviation
-    from ..report.tables import write_csv
+    from ..io.tables import write_csv
 
     out = model_deviation(args.models, open_from_args(args), step=args.step)
     write_csv(args.out, ["frame", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..report.summaries import StructureSummary, label
 from .common import add_trajectory_options, open_from_args
 
 
@@ -45,10 +46,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _flat(summary: dict) -> dict:
+    """The summary under its display labels, one column per entry of a nested table."""
     flat = {}
     for key, value in summary.items():
+        name = label(StructureSummary, key)
         if isinstance(value, dict):
-            flat.update({f"{key.split(' ')[0]} {k}": v for k, v in value.items()})
+            flat.update({f"{name.split(' ')[0]} {k}": v for k, v in value.items()})
         else:
-            flat[key] = value
+            flat[name] = value
     return flat

@@ -444,7 +444,7 @@ def parse_thermo(log: Path) -> dict[str, np.ndarray]:
 def _finish(stage_dir, stage, potential, type_order, mpi_ranks, command, wall, resume) -> StageResult:
     from ase.io import read
 
-    from ..report.tables import write_csv
+    from ..io.tables import write_csv
 
     atoms = read(stage_dir / "final.data", format="lammps-data", atom_style="atomic",
                  units="metal", Z_of_type={k + 1: _z(s) for k, s in enumerate(type_order)})

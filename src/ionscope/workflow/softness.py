@@ -18,8 +18,9 @@ from ..analysis.softness import (RadialFeatures, SoftnessModel, correlate, cumul
                                  mobility_labels, select_softness, train_softness,
                                  unit_environment)
 from ..analysis.structure import RDF, voronoi_volumes
-from ..provenance import provenance, write_json
-from ..report.tables import write_csv
+from ..io.tables import write_csv
+from ..provenance import provenance
+from ..report.summaries import SoftnessModelSummary, SoftnessSummary, Tables
 
 
 def window_frames(traj, increment_ps: float, window_ps: float) -> int:
@@ -104,10 +105,9 @@ def train_reference(trajs: dict, out_dir: str | Path, features: RadialFeatures |
                    thresholds={"high": fit.high, "low": fit.low}, C=fit.C, held_out_li=held_out,
                    **{k: v for k, v in parameters.items() if k != "features"})
     keys = list(fit.scan[0])
-    write_csv(out_dir / "scan.csv", keys, [[r[k] for r in fit.scan] for k in keys])
-    write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
-        inputs={n: t.path for n, t in trajs.items()}, parameters=parameters)})
-    return summary
+    write_csv(out_dir / Tables.SCAN, keys, [[r[k] for r in fit.scan] for k in keys])
+    return SoftnessModelSummary(**summary).write(out_dir, provenance(
+        inputs={n: t.path for n, t in trajs.items()}, parameters=parameters))
 
 
 def held_out_accuracy(model: SoftnessModel, meta: dict, traj, system: str) -> dict:
@@ -175,18 +175,18 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
     if axis is not None:
         summary["along_axis"], columns["region"] = _axis_relations(
             first, rearr.indices, softness, axis, profile_bins, out_dir)
-    write_csv(out_dir / "softness.csv", list(columns), list(columns.values()))
+    write_csv(out_dir / Tables.SOFTNESS, list(columns), list(columns.values()))
     weights = model.weights_by_species(features)
     rdf = RDF(r_max=features.r_cutoff, bins=len(features.grid),
               pairs=[("Li", s) for s in features.species]).compute(first)
     write_csv(out_dir / "weights.csv", ["r"] + [f"W_Li{s}" for s in weights] + [f"g_Li{s}" for s in weights],
               [features.grid] + list(weights.values()) +
               [np.interp(features.grid, rdf.results.r, rdf.results.g[("Li", s)]) for s in weights])
-    write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
+    summary = SoftnessSummary(**summary).write(out_dir, provenance(
         inputs={"trajectory": traj.path}, parameters={"increment_ps": increment_ps, "radius": radius,
                                                      "high_quantile": high_quantile,
                                                      "low_quantile": low_quantile, "seed": seed,
-                                                     "features": vars(features)})})
+                                                     "features": vars(features)}))
     _figure(softness, labels, features, weights, rdf.results, out_dir / "softness.png")
     return summary
 
@@ -204,7 +204,7 @@ def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
     q6_profile = axis_profile(q6, atoms.positions, cell, axis, bins)
     ok = np.isfinite(soft_profile.mean)
     r = correlate(soft_profile.mean[ok], {"q6bar": q6_profile.mean[ok]})["q6bar"]
-    write_csv(out_dir / "profiles.csv", ["z", "softness", "q6bar"],
+    write_csv(out_dir / Tables.PROFILES, ["z", "softness", "q6bar"],
               [soft_profile.z, soft_profile.mean, q6_profile.mean])
     regions = SlabRegions.from_profile(order_profile(atoms, axis=axis), axis=axis)
     codes = regions.labels(atoms.positions[li][None], cell[None])[0]
