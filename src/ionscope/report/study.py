@@ -22,8 +22,8 @@ from .summaries import SoftnessModelSummary, StructureSummary, StudyResults, Tab
 
 def _long_csv(path: Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], x: str, y: str) -> None:
     """Curves of several systems in one CSV: system, x, y (long format)."""
-    write_csv(path, ["system", x, y], [np.concatenate([[n] * len(xs) for n, (xs, _) in curves.items()]),
-                                       *(np.concatenate([c[k] for c in curves.values()]) for k in (0, 1))])
+    _per_system_csv(path, ["system", x, y], [(n, a, b) for n, (xs, ys) in curves.items()
+                                             for a, b in zip(xs, ys)])
 
 
 def _per_system_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
