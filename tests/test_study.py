@@ -193,7 +193,8 @@ def test_transport_step_reports_collective_sigma_haven_ratio_and_the_arrhenius_b
         folder = tmp_path / f"analysis-{T:g}K"
         folder.mkdir()
         (folder / "summary.json").write_text(json.dumps({"summary": {
-            "system": "glass", "frames": 100, "kind": "glass", "T": T, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D, "D_sigma_cm2_s": 2 * D,
+            "system": "glass", "frames": 100, "kind": "glass",
+            "T": T, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D, "D_sigma_cm2_s": 2 * D,
             "D_sigma_err_cm2_s": D, "haven_ratio": 0.5, "haven_ratio_err": 0.25, "diffusive": True,
             "n_carriers": 48, "volume_A3": 1500.0}}))
         analyses[T] = folder
