@@ -446,7 +446,7 @@ def test_structure_analysis_uses_the_direct_sq_and_keeps_the_g_of_r_route(glass_
 
     direct = analyse_structure(glass_atoms, "direct", tmp_path)
     via_g = analyse_structure(glass_atoms, "via-g", tmp_path, sq_method="g(r)")
-    assert direct["S(Q) method"] == "direct" and via_g["S(Q) method"] == "g(r)"
+    assert direct["sq_method"] == "direct" and via_g["sq_method"] == "g(r)"
     sq = np.genfromtxt(tmp_path / "direct" / "sq.csv", delimiter=",", names=True)
     assert {"Q", "S_neutron", "S_xray", "I_neutron", "I_xray", "S_LiS"} <= set(sq.dtype.names)
     assert sq["Q"].min() < 2 * np.pi / 8.0 and np.all(sq["I_neutron"] >= 0)
@@ -463,7 +463,7 @@ def test_headline_numbers_do_not_move_with_r_max(glass_atoms, tmp_path):
 
     near = analyse_structure(glass_atoms, "near", tmp_path, r_max=10.0)
     far = analyse_structure(glass_atoms, "far", tmp_path, r_max=40.0)
-    for key in ("P-S bond length (Å)", "Li-S coordination"):
+    for key in ("p_s_bond_length_A", "li_s_coordination"):
         assert near[key] == pytest.approx(far[key], abs=1e-12), key
     # and they are the exact neighbour counts and distances of the frame
     from ase.neighborlist import neighbor_list
@@ -471,9 +471,9 @@ def test_headline_numbers_do_not_move_with_r_max(glass_atoms, tmp_path):
     i, j, d = neighbor_list("ijd", glass_atoms, 3.0)
     sym = np.array(glass_atoms.get_chemical_symbols())
     li_s = (sym[i] == "Li") & (sym[j] == "S")
-    assert far["Li-S coordination"] == pytest.approx(li_s.sum() / (sym == "Li").sum(), abs=1e-12)
+    assert far["li_s_coordination"] == pytest.approx(li_s.sum() / (sym == "Li").sum(), abs=1e-12)
     p_s = (sym[i] == "P") & (sym[j] == "S") & (d <= 2.6)
-    assert far["P-S bond length (Å)"] == pytest.approx(d[p_s].mean(), abs=0.01)  # half a bin
+    assert far["p_s_bond_length_A"] == pytest.approx(d[p_s].mean(), abs=0.01)  # half a bin
 
 
 def test_rdf_bin_width_and_bins():

@@ -187,19 +187,21 @@ def test_transport_step_reports_collective_sigma_haven_ratio_and_the_arrhenius_b
     from ionscope.workflow.study_steps import transport_runner
 
     kb = 8.617333262e-5
-    deps = {}
+    analyses = {}
     for T in (600.0, 800.0, 1000.0):
         D = 1e-3 * np.exp(-0.3 / (kb * T))
         folder = tmp_path / f"analysis-{T:g}K"
         folder.mkdir()
         (folder / "summary.json").write_text(json.dumps({"summary": {
+            "system": "glass", "frames": 100, "kind": "glass",
             "T": T, "D_cm2_s": D, "D_err_cm2_s": 0.05 * D, "D_sigma_cm2_s": 2 * D,
             "D_sigma_err_cm2_s": D, "haven_ratio": 0.5, "haven_ratio_err": 0.25, "diffusive": True,
             "n_carriers": 48, "volume_A3": 1500.0}}))
-        deps[f"x/analysis-{T:g}K"] = folder
+        analyses[T] = folder
     work = tmp_path / "transport"
     work.mkdir()
-    transport_runner(SimpleNamespace(name="glass"), SimpleNamespace(sigma_T=300.0))(work, deps)
+    transport_runner(SimpleNamespace(name="glass"), SimpleNamespace(sigma_T=300.0))(
+        work, {"analysis": analyses})
     out = json.loads((work / "summary.json").read_text())["summary"]
     sigma_ne = nernst_einstein(1e-3 * np.exp(-0.3 / (kb * 800)), 48, 1500.0, 800.0)
     assert out["sigma_collective_S_cm"][1] == pytest.approx(2 * sigma_ne, rel=1e-9)
@@ -323,7 +325,7 @@ def test_study_report_has_direct_sq_collective_conductivity_and_haven_ratio(tiny
         assert f"src='{figure}.png'" in page and (report / f"{figure}.csv").exists()
     for system in ("beta", "glass"):
         structure = json.loads((tiny_run / system / "analysis-800K" / "summary.json").read_text())
-        assert structure["summary"]["structure"]["S(Q) method"] == "direct"
+        assert structure["summary"]["structure"]["sq_method"] == "direct"
         sq = np.genfromtxt(tiny_run / system / "analysis-800K" / "structure" / "sq.csv", delimiter=",", names=True)
         assert np.all(sq["I_neutron"] >= 0) and np.all(sq["I_xray"] >= 0) and sq["Q"].min() < 1.0
     summary = json.loads((report / "summary.json").read_text())["summary"]["systems"]["beta"]

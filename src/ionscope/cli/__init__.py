@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .. import __version__
 from . import convert, demo, dft, md, potential, report, run, softness, structure
 
 _COMMANDS = (demo, run, structure, convert, dft, potential, md, softness, report)
@@ -17,7 +18,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ionscope",
         description="From DFT data to lithium-ion transport in disordered thiophosphates.")
-    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"ionscope {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

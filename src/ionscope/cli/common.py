@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..io import open_trajectory
+
 
 def add_trajectory_options(parser: argparse.ArgumentParser, positional: bool = True) -> None:
     help_text = "LAMMPS dump, H5MD, extxyz/.traj, CIF or a DeePMD npy system directory"
@@ -19,8 +21,6 @@ def add_trajectory_options(parser: argparse.ArgumentParser, positional: bool = T
 
 
 def open_from_args(args: argparse.Namespace):
-    from ..io import open_trajectory
-
     type_map = [s.strip() for s in args.type_map.split(",")] if args.type_map else None
     return open_trajectory(args.trajectory, format=args.format, type_map=type_map,
                            md_timestep=args.md_timestep, frame_interval=args.frame_interval)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..workflow.demo import run_demo
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -18,8 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..workflow.demo import run_demo
-
     report = run_demo(args.out, args.study)
     print(f"\nreport: {report.resolve()}")
     print(f"paper-scale study file: {(args.out / 'study-paper.toml').resolve()}")

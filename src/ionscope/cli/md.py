@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..md import run_stage
+from ..md.cluster import slurm_script
+from ..provenance import atomic_write
 from .common import count, positive_int
 
 
@@ -35,8 +38,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..md import run_stage
-
     if not args.stage_dir.is_dir():
         raise FileNotFoundError(f"{args.stage_dir}: not a stage directory")
     if not any((args.stage_dir / name).exists() for name in ("stage.json", "run.json")):
@@ -49,9 +50,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _slurm(args: argparse.Namespace) -> int:
-    from ..md.cluster import slurm_script
-    from ..provenance import atomic_write
-
     if not (args.stage_dir / "stage.json").exists():
         raise FileNotFoundError(f"{args.stage_dir}: no stage.json (prepare the stage first)")
     text = slurm_script(args.stage_dir, ranks=args.ranks, gpus=args.gpus, time=args.time,

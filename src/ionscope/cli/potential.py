@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from ..dft.curate import curate, curation_table
+from ..io.tables import write_csv
+from ..potential import resolve_potential
+from ..potential.dataset import find_systems
+from ..potential.deepmd import compress
+from ..potential.ensemble import model_deviation
+from ..potential.pod import train_pod
+from ..potential.validation import validation_table, write_validation
+from ..potential.workflow import train_deepmd
 from ..workflow.learn import LearnPlan, run_plan
+from ..workflow.potential_checks import validate_physics
 from .common import add_trajectory_options, open_from_args
 
 
@@ -105,12 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from ..potential.validation import validation_table
-    from ..potential.workflow import train_deepmd
-
     if args.kind == "pod":
-        from ..potential.pod import train_pod
-
         result = train_pod(args.data, args.workdir, preset=args.preset or "fast",
                            stride=args.stride, split_seed=args.split_seed,
                            valid_fraction=args.valid_fraction, progress=True)
@@ -128,10 +132,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from ..potential import resolve_potential
-    from ..potential.dataset import find_systems
-    from ..potential.validation import validation_table, write_validation
-
     potential = resolve_potential(args.model)
     systems = find_systems(args.data)
     result = potential.evaluate(systems, progress=True)
@@ -141,9 +141,6 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..potential import resolve_potential
-    from ..workflow.potential_checks import validate_physics
-
     potential = resolve_potential(args.model, compressed=args.compressed)
     result = validate_physics(potential, args.workdir, progress=True,
                               pressure_reference=args.pressure_reference)
@@ -153,9 +150,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _deviation(args: argparse.Namespace) -> int:
-    from ..potential.ensemble import model_deviation
-    from ..report.tables import write_csv
-
     out = model_deviation(args.models, open_from_args(args), step=args.step)
     write_csv(args.out, ["frame", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e"],
               [out["frames"], out["max_devi_f"], out["min_devi_f"], out["avg_devi_f"], out["devi_e"]])
@@ -187,7 +181,5 @@ def _learn(args: argparse.Namespace) -> int:
 
 
 def _compress(args: argparse.Namespace) -> int:
-    from ..potential.deepmd import compress
-
     print(compress(args.model, args.out, training_input=args.training_input))
     return 0

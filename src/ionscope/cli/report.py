@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from ..report.html import check_overwrite, write_report
+from ..workflow.layout import StudyLayout
+from ..workflow.run import write_study_report
+from ..workflow.study import Study
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,20 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-
-    from ..report.html import check_overwrite, write_report
-
     if not args.run_dir.is_dir():
         raise FileNotFoundError(f"{args.run_dir}: no such run directory")
     study_record = args.run_dir / "study.json"
     if study_record.exists():
-        from ..report.study import build_study_report
-        from ..workflow.study import Study
-
         study = Study.model_validate(json.loads(study_record.read_text())["study"])
-        check_overwrite(args.run_dir / "report" / "index.html", args.force)
-        page = build_study_report(args.run_dir, study, args.run_dir / "report")
+        out = StudyLayout(study, args.run_dir).folder(StudyLayout.REPORT)
+        check_overwrite(out / "index.html", args.force)
+        page = write_study_report(args.run_dir, study, out)
     else:
         page = write_report(args.run_dir, title=args.title, force=args.force)
     print(f"report: {page.resolve()}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..workflow.run import run_study
+from ..workflow.study import load_study
 from .common import positive_int
 
 
@@ -23,9 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..workflow.run import run_study
-    from ..workflow.study import load_study
-
     study = load_study(args.study)
     if args.dispatch or args.workers:
         dispatch = study.dispatch.model_copy(update={k: v for k, v in

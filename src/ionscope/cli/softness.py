@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..analysis.softness import RadialFeatures, SoftnessModel
+from ..workflow.softness import softness_study
 from .common import add_trajectory_options, open_from_args
 
 
@@ -30,9 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.softness import RadialFeatures, SoftnessModel
-    from ..workflow.softness import softness_study
-
     model, features = None, RadialFeatures(r_cutoff=args.r_cutoff, dr=args.dr)
     if args.model:
         model, meta = SoftnessModel.load(args.model)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ase.io import read
+
+from ..report.summaries import StructureSummary, label
+from ..report.tables import format_table
+from ..workflow.structure import analyse_structure
 from .common import add_trajectory_options, open_from_args
 
 
@@ -25,12 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..report.tables import format_table
-    from ..workflow.structure import analyse_structure
-
     if args.trajectory.suffix.lower() == ".cif":
-        from ase.io import read
-
         source = read(args.trajectory)
     else:
         source = open_from_args(args)
@@ -45,10 +45,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _flat(summary: dict) -> dict:
+    """The summary under its display labels, one column per entry of a nested table."""
     flat = {}
     for key, value in summary.items():
+        name = label(StructureSummary, key)
         if isinstance(value, dict):
-            flat.update({f"{key.split(' ')[0]} {k}": v for k, v in value.items()})
+            flat.update({f"{name.split(' ')[0]} {k}": v for k, v in value.items()})
         else:
-            flat[key] = value
+            flat[name] = value
     return flat

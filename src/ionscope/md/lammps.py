@@ -29,9 +29,9 @@ from ase.io import read
 
 from ..io import open_trajectory
 from ..io.frame import TrajectoryFormatError
+from ..io.tables import write_csv
 from ..potential import Potential
 from ..provenance import provenance, write_json
-from ..report.tables import write_csv
 from .engine import lammps_command, lammps_environment, parse_thermo, run_lammps
 from .guard import Interrupted, folder_lock
 from .inputs import render_input, write_data

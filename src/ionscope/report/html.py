@@ -1,5 +1,7 @@
-"""A static HTML report of a run directory: one folder, opens offline, figures beside their CSV
-data and the parameters that made them."""
+"""Static HTML pages: the one page writer (:func:`write_page`, with :func:`headline_table` and
+:func:`figure`) that the study report uses too, and the report of any run directory
+(:func:`write_report`): one folder, opens offline, figures beside their CSV data and the
+parameters that made them."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..provenance import atomic_write
+from .summaries import StructureSummary
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1200px;margin:2em auto;
@@ -40,6 +43,49 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def headline_table(rows: dict[str, dict]) -> str:
+    """The headline numbers: a row per quantity (the keys of the first column's dict), a column
+    per system; a missing value shows as '–'."""
+    keys = list(next(iter(rows.values())))
+    parts = ["<h2>Headline numbers</h2><table><tr><th>quantity</th>" +
+             "".join(f"<th>{html.escape(n)}</th>" for n in rows) + "</tr>"]
+    for key in keys:
+        parts.append(f"<tr><td>{html.escape(key)}</td>" + "".join(
+            f"<td>{html.escape(_fmt(r[key]) if r.get(key) is not None else '–')}</td>"
+            for r in rows.values()) + "</tr>")
+    return "".join(parts) + "</table>"
+
+
+def figure(png: str, caption: str, csvs: list[str], params: dict | None = None) -> str:
+    """A figure with its caption, links to its CSV data and (folded) the parameters, inputs and
+    software that made it."""
+    links = ", ".join(f"<a href='{html.escape(c)}'>{html.escape(Path(c).name)}</a>" for c in csvs)
+    out = (f"<figure><img src='{html.escape(png)}' alt='{html.escape(caption)}'>"
+           f"<figcaption>{html.escape(caption)}" + (f" Data: {links}" if links else "") +
+           "</figcaption></figure>")
+    return out + (_parameters(params) if params else "")
+
+
+def _parameters(record: dict) -> str:
+    return ("<details><summary>parameters, inputs and software</summary><pre>" +
+            html.escape(json.dumps(record, indent=1, default=str)) + "</pre></details>")
+
+
+def write_page(path: str | Path, title: str, body: list[str], notes: list[str] = ()) -> Path:
+    """The one page writer of ionscope: a self-contained HTML page (style inline, marked with
+    :data:`GENERATOR`) with ``title``, ``notes`` and the HTML blocks of ``body``, atomically."""
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
+             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+             f"<h1>{html.escape(title)}</h1>"]
+    parts += [f"<p class='note'>{html.escape(note)}</p>" for note in notes]
+    parts += body
+    parts.append("</body></html>")
+    path = Path(path)
+    with atomic_write(path) as handle:
+        handle.write("\n".join(parts))
+    return path
+
+
 def write_report(run_dir: str | Path, title: str = "ionscope report", notes: list[str] | None = None,
                  force: bool = False) -> Path:
     """Write ``run_dir/index.html`` from every ``*/summary.json`` (headline numbers) and every
@@ -52,37 +98,19 @@ def write_report(run_dir: str | Path, title: str = "ionscope report", notes: lis
         raise ValueError(f"{run_dir}: not an ionscope run (no study.json, no */summary.json, no "
                          "figures): nothing to report")
     check_overwrite(run_dir / "index.html", force)
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{GENERATOR}"
-             f"<title>{html.escape(title)}"
-             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
-    for note in notes or []:
-        parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    body = []
     if systems:
-        summaries = {s.name: json.loads((s / "summary.json").read_text()) for s in systems}
-        keys = [k for k in summaries[systems[0].name]["summary"] if k != "system"]
-        parts.append("<h2>Headline numbers</h2><table><tr><th>quantity</th>" +
-                     "".join(f"<th>{html.escape(n)}</th>" for n in summaries) + "</tr>")
-        for key in keys:
-            parts.append(f"<tr><td>{html.escape(key)}</td>" + "".join(
-                f"<td>{html.escape(_fmt(s['summary'].get(key, '')))}</td>" for s in summaries.values()) + "</tr>")
-        parts.append("</table>")
+        summaries = {s.name: json.loads((s / "summary.json").read_text())["summary"] for s in systems}
+        labels = {k: f.title for k, f in StructureSummary.model_fields.items() if f.title}
+        body.append(headline_table({n: {labels.get(k, k): v for k, v in s.items() if k != "system"}
+                                    for n, s in summaries.items()}))
     for folder in sorted({p.parent for p in run_dir.rglob("*.png")}):
         rel = folder.relative_to(run_dir)
-        parts.append(f"<h2>{html.escape(str(rel) if str(rel) != '.' else run_dir.name)}</h2>")
-        data = sorted(folder.glob("*.csv"))
+        body.append(f"<h2>{html.escape(str(rel) if str(rel) != '.' else run_dir.name)}</h2>")
+        data = [c.relative_to(run_dir).as_posix() for c in sorted(folder.glob("*.csv"))]
         for png in sorted(folder.glob("*.png")):
-            src = png.relative_to(run_dir).as_posix()
-            parts.append(f"<figure><img src='{html.escape(src)}' alt='{html.escape(png.stem)}'>"
-                         f"<figcaption>{html.escape(png.stem)}. Data: " +
-                         ", ".join(f"<a href='{html.escape(c.relative_to(run_dir).as_posix())}'>"
-                                   f"{html.escape(c.name)}</a>" for c in data) + "</figcaption></figure>")
+            body.append(figure(png.relative_to(run_dir).as_posix(), f"{png.stem}.", data))
         summary = folder / "summary.json"
         if summary.exists():
-            record = json.loads(summary.read_text()).get("provenance", {})
-            parts.append("<details><summary>parameters, inputs and software</summary><pre>" +
-                         html.escape(json.dumps(record, indent=1)) + "</pre></details>")
-    parts.append("</body></html>")
-    path = run_dir / "index.html"
-    with atomic_write(path) as handle:
-        handle.write("\n".join(parts))
-    return path
+            body.append(_parameters(json.loads(summary.read_text()).get("provenance", {})))
+    return write_page(run_dir / "index.html", title, body, notes or [])

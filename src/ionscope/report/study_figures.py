@@ -7,13 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.tables import read_csv
 from .figures import _pyplot, save
-
-
-def _csv(path: Path) -> dict[str, np.ndarray]:
-    header = path.read_text().split("\n", 1)[0].split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return {h: data[:, k] for k, h in enumerate(header)}
 
 
 def dynamics_figure(title, msd, gs, vdos, path) -> Path:
@@ -53,9 +48,9 @@ def regions_figure(title, folder: Path, path: Path) -> Path:
     """Glass-ceramic: F(Z) and composition profiles, MSD per region, Li fractions over time."""
     plt = _pyplot()
     fig, ax = plt.subplots(1, 3, figsize=(14, 4.2))
-    prof = _csv(folder / "order_profile.csv")
+    prof = read_csv(folder / "order_profile.csv")
     ax[0].plot(prof["z_A"], prof["F"], "k", label="F(Z)")
-    comp = _csv(folder / "composition_profile.csv")
+    comp = read_csv(folder / "composition_profile.csv")
     twin = ax[0].twinx()
     for key in comp:
         if key.startswith("n_"):
@@ -63,14 +58,14 @@ def regions_figure(title, folder: Path, path: Path) -> Path:
     twin.set_ylabel("number density (1/Å³)")
     twin.legend(fontsize=7, loc="upper right")
     ax[0].set(xlabel="Z (Å)", ylabel="F(Z)", title="order and composition profiles")
-    msd = _csv(folder / "msd_regions.csv")
+    msd = read_csv(folder / "msd_regions.csv")
     for key in msd:
         if key.startswith("msd_"):
             ok = msd["time_ps"] > 0
             ax[1].loglog(msd["time_ps"][ok], msd[key][ok], label=key[4:])
     ax[1].set(xlabel="lag t (ps)", ylabel="Li MSD (Å²)", title="region-resolved MSD")
     ax[1].legend(fontsize=8)
-    frac = _csv(folder / "li_fractions.csv")
+    frac = read_csv(folder / "li_fractions.csv")
     for key in frac:
         if key.startswith("fraction_"):
             ax[2].plot(frac["time_ps"], frac[key], label=key[9:])

@@ -1,20 +1,8 @@
-"""Plain-text outputs: CSV files next to every figure and console tables."""
+"""Console tables (the CSV files are written by :mod:`ionscope.io.tables`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
-
-import numpy as np
-
-from ..provenance import atomic_write
-
-
-def write_csv(path: str | Path, header: Sequence[str], columns: Sequence[np.ndarray]) -> None:
-    """Columns of equal length as CSV with a header line, written atomically."""
-    data = np.column_stack([np.asarray(c, float) for c in columns])
-    with atomic_write(path) as handle:
-        np.savetxt(handle, data, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
 
 
 def format_table(rows: list[dict], columns: Sequence[str]) -> str:

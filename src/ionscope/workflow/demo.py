@@ -6,6 +6,7 @@ temperatures, every analysis (one softness hyperplane for both systems) and the 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,8 +19,6 @@ STUDIES = Path(__file__).resolve().parents[1] / "data" / "studies"
 
 def run_demo(out_dir: str | Path, study_file: str | Path | None = None) -> Path:
     """Run the demo study in ``out_dir``; returns the report's ``index.html``."""
-    import json
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = Path(study_file) if study_file else STUDIES / "demo.toml"

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..md import run_stage
 from ..md.guard import Interrupted, folder_lock
 from ..provenance import atomic_write, sha256_file
 
@@ -35,14 +37,33 @@ MARKER = "ionscope-task.json"
 
 @dataclass
 class Task:
+    """One task. Its dependencies are ``deps`` (keys), or ``roles`` (role → key, or role →
+    {label: key}); then ``deps`` lists their keys in order and ``run`` / ``prepare`` get the
+    finished folders under the same roles. Roles are names for the runner only: the hash sees
+    the dependencies' hashes, in order."""
+
     key: str
     kind: str
     params: dict
     deps: list[str] = field(default_factory=list)
-    run: Callable | None = None          # run(work_dir, {dep key: finished dir}) for in-process tasks
+    run: Callable | None = None          # run(work_dir, deps) for in-process tasks
     prepare: Callable | None = None      # MD tasks: prepare(work_dir, deps) writes a stage folder
     mpi_ranks: int = 1
     inputs: dict[str, Path] = field(default_factory=dict)   # files hashed by content
+    roles: dict[str, str | dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.roles:
+            if self.deps:
+                raise ValueError(f"task {self.key}: give its dependencies as deps or roles, not both")
+            self.deps = [k for key in self.roles.values()
+                         for k in (key.values() if isinstance(key, dict) else [key])]
+
+
+def map_roles(roles: dict[str, str | dict], folder: Callable[[str], Path]) -> dict:
+    """``roles`` with every key replaced by ``folder(key)``."""
+    return {role: ({label: folder(k) for label, k in key.items()} if isinstance(key, dict)
+                   else folder(key)) for role, key in roles.items()}
 
 
 def task_hashes(tasks: dict[str, Task]) -> dict[str, str]:
@@ -122,8 +143,12 @@ class Pipeline:
         stamp.write_text(self.hashes[key])
         return work
 
-    def _deps(self, key: str) -> dict[str, Path]:
-        return {d: self.folder(d) for d in self.tasks[key].deps}
+    def _deps(self, key: str) -> dict:
+        """The finished folders of a task's dependencies: by role, else by key."""
+        task = self.tasks[key]
+        if task.roles:
+            return map_roles(task.roles, self.folder)
+        return {d: self.folder(d) for d in task.deps}
 
     def _run_local(self, key: str) -> None:
         task = self.tasks[key]
@@ -182,8 +207,6 @@ class Pipeline:
 
 
 def _run_stage_dir(stage_dir: str, mpi_ranks: int) -> str:
-    from ..md import run_stage
-
     run_stage(stage_dir, mpi_ranks=mpi_ranks, progress=False)
     return stage_dir
 
@@ -194,8 +217,6 @@ class LocalExecutor:
     name = "local"
 
     def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
-        from ..md import run_stage
-
         for d, n in zip(stage_dirs, ranks):
             run_stage(d, mpi_ranks=n, progress=True)
 
@@ -241,8 +262,6 @@ class DPDispatcherExecutor:
         self.workers, self.machine, self.resources = workers, machine, resources
 
     def submission(self, stage_dirs: list[Path], ranks: list[int]):
-        import math
-
         from dpdispatcher import Machine, Resources, Submission
         from dpdispatcher import Task as DPTask
 

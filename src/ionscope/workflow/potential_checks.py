@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.base import as_snapshot, neighbor_pairs
 from ..analysis.structure import RDF, BondAngles, mean_bond_length
 from ..data import crystal
+from ..io import open_trajectory
 from ..md import DEFAULT_TIMESTEP_FS, Stage, protocols, reference_pressure, run_stage
 from ..provenance import write_json
 
@@ -36,7 +38,6 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
     """
     if pressure_reference not in ("dft", "experiment"):
         raise ValueError(f"pressure_reference must be 'dft' or 'experiment', got {pressure_reference!r}")
-    from ..io import open_trajectory
 
     workdir = Path(workdir)
     reference = crystal("beta-Li3PS4").repeat(repeat)
@@ -68,7 +69,6 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
     melt = Stage(protocols.nvt(1500, melt_ps), timestep_fs=timestep_fs, seed=seed, dump_every_ps=0.05)
     res = run_stage(workdir / "melt-1500K", melt, potential, reference, progress=progress)
     traj = open_trajectory(res.trajectory)
-    from ..analysis.base import as_snapshot, neighbor_pairs
 
     d_min = min(float(neighbor_pairs(as_snapshot(traj[k], traj.symbols), 3.0, "d").min())
                 for k in range(len(traj)))

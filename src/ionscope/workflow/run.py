@@ -5,7 +5,7 @@ MD; crystals start as built) → for every temperature ``md-{T}K`` (NPT equilibr
 and ``vdos-{T}K`` (dense NVE) → ``analysis-{T}K`` (structure and dynamics) → ``transport``
 (Arrhenius, σ); ``softness-model`` (one hyperplane from the reference systems' MD at
 softness_T) → per system ``softness`` (that hyperplane applied); finally ``report``
-(cross-system figures, summary.json, index.html).
+(cross-system figures, summary.json, index.html). Keys and roles: :mod:`.layout`.
 """
 
 from __future__ import annotations
@@ -13,28 +13,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..data import data_path
+from ..potential import resolve_potential
 from ..provenance import provenance, task_seed, write_json
+from ..report.study import build_study_report
+from ..report.summaries import SUMMARY_SCHEMA
+from . import study_steps as steps
+from .layout import StudyLayout
 from .pipeline import Pipeline, Task, make_executor
 from .study import Study, load_study
 
 
 def _potential(study: Study):
-    from ..potential import resolve_potential
-
     spec = study.potential
     return resolve_potential(spec.path or spec.name, compressed=spec.compressed)
 
 
 def _crystal_file(name: str) -> Path:
     """The CIF a crystal name stands for (a bundled one, or the user's file)."""
-    from ..data import data_path
-
     return Path(name) if Path(name).is_file() else data_path(f"crystals/{name}.cif")
 
 
 def build_tasks(study: Study) -> list[Task]:
-    from . import study_steps as steps
-
+    keys = StudyLayout(study)
     potential = _potential(study)
     pot_id = {"name": potential.name, "sha256": potential.sha256}
     md = study.md
@@ -44,84 +45,87 @@ def build_tasks(study: Study) -> list[Task]:
         sys_params = system.model_dump()
         inputs = {"crystal": _crystal_file(system.crystal)} if system.crystal else {}
         seed = task_seed(study.seed, s, "build")
-        tasks.append(Task(f"{s}/build", "build", {"system": sys_params, "seed": seed},
+        tasks.append(Task(keys.build(s), "build", {"system": sys_params, "seed": seed},
                           run=steps.build_runner(system, seed), inputs=inputs))
-        start = f"{s}/build"
-        if system.kind != "crystal" or system.anneal_T:
+        start = keys.start(system)
+        if start == keys.prepare(s):
             seed = task_seed(study.seed, s, "prepare")
-            tasks.append(Task(f"{s}/prepare", "md-prepare",
+            tasks.append(Task(start, "md-prepare",
                               {"system": sys_params, "seed": seed, "potential": pot_id,
                                "timestep_fs": md.timestep_fs},
-                              deps=[start], prepare=steps.prepare_runner(system, md, potential, seed),
+                              roles={"start": keys.build(s)},
+                              prepare=steps.prepare_runner(system, md, potential, seed),
                               mpi_ranks=md.mpi_ranks))
-            start = f"{s}/prepare"
-        analyses = []
+        analyses = {}
         for T in md.temperatures:
-            tag = f"{T:g}K"
-            md_deps = [start]
+            md_roles = {"start": start}
             if md.pressure_reference == "experiment":
                 seed = task_seed(study.seed, s, "pressure", f"{T:g}")
-                tasks.append(Task(f"{s}/pressure-{tag}", "md-pressure",
+                tasks.append(Task(keys.pressure(s, T), "md-pressure",
                                   {"T": T, "ps": md.reference_ps, "seed": seed, "potential": pot_id,
-                                   "timestep_fs": md.timestep_fs}, deps=[start],
+                                   "timestep_fs": md.timestep_fs}, roles={"start": start},
                                   prepare=steps.pressure_runner(T, md, potential, seed),
                                   mpi_ranks=md.mpi_ranks))
-                md_deps.append(f"{s}/pressure-{tag}")
+                md_roles["pressure"] = keys.pressure(s, T)
             seed = task_seed(study.seed, s, "md", f"{T:g}")
             md_params = {"T": T, "md": md.model_dump(exclude={"temperatures", "mpi_ranks"}),
                          "potential": pot_id, "seed": seed}
-            tasks.append(Task(f"{s}/md-{tag}", "md-production", md_params, deps=md_deps,
+            tasks.append(Task(keys.md(s, T), "md-production", md_params, roles=md_roles,
                               prepare=steps.production_runner(T, md, potential, seed, system),
                               mpi_ranks=md.mpi_ranks))
-            deps = [f"{s}/md-{tag}"]
+            analysis_roles = {"md": keys.md(s, T)}
             if md.vdos_ps > 0:
                 vdos_seed = task_seed(study.seed, s, "vdos", f"{T:g}")
-                tasks.append(Task(f"{s}/vdos-{tag}", "md-vdos",
+                tasks.append(Task(keys.vdos(s, T), "md-vdos",
                                   dict(md_params, vdos_ps=md.vdos_ps, seed=vdos_seed),
-                                  deps=[f"{s}/md-{tag}"],
+                                  roles={"start": keys.md(s, T)},
                                   prepare=steps.vdos_runner(T, md, potential, vdos_seed),
                                   mpi_ranks=md.mpi_ranks))
-                deps.append(f"{s}/vdos-{tag}")
-            tasks.append(Task(f"{s}/analysis-{tag}", "analysis",
+                analysis_roles["vdos"] = keys.vdos(s, T)
+            tasks.append(Task(keys.analysis(s, T), "analysis",
                               {"T": T, "analysis": study.analysis.model_dump(), "kind": system.kind,
-                               "axis": system.axis},
-                              deps=deps, run=steps.analysis_runner(system, T, study.analysis)))
-            analyses.append(f"{s}/analysis-{tag}")
-        tasks.append(Task(f"{s}/transport", "transport",
+                               "axis": system.axis, "summary_schema": SUMMARY_SCHEMA},
+                              roles=analysis_roles, run=steps.analysis_runner(system, T, study.analysis)))
+            analyses[T] = keys.analysis(s, T)
+        tasks.append(Task(keys.transport(s), "transport",
                           {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},
-                          deps=analyses, run=steps.transport_runner(system, study.analysis)))
+                          roles={"analysis": analyses}, run=steps.transport_runner(system, study.analysis)))
     if study.analysis.softness:
-        tasks += _softness_tasks(study)
-    report_deps = [t.key for t in tasks if t.kind in ("transport", "softness", "softness-model",
-                                                      "analysis")]
-    tasks.append(Task("report", "report", {"study": study.model_dump(exclude={"dispatch"})},
-                      deps=report_deps, run=steps.report_runner(study)))
+        tasks += _softness_tasks(study, keys)
+    tasks.append(Task(keys.REPORT, "report", {"study": study.model_dump(exclude={"dispatch"})},
+                      roles=keys.report_roles(), run=steps.report_runner(study)))
     return tasks
 
 
-def _softness_tasks(study: Study) -> list[Task]:
+def _softness_tasks(study: Study, keys: StudyLayout) -> list[Task]:
     """``softness-model``: one hyperplane trained on the reference systems' MD at softness_T
     (all systems pooled, or one); ``{system}/softness``: that hyperplane applied to each system."""
-    from . import study_steps as steps
-
     spec = study.analysis
     T = spec.softness_T or study.md.temperatures[0]
     names = [s.name for s in study.systems]
     references = names if spec.softness_reference == "all" else [spec.softness_reference]
     params = {"T": T, "increment_ps": spec.softness_increment_ps}
     seed = task_seed(study.seed, "softness-model")
-    tasks = [Task("softness-model", "softness-model",
+    tasks = [Task(keys.SOFTNESS_MODEL, "softness-model",
                   dict(params, reference=spec.softness_reference, systems=references, seed=seed),
-                  deps=[f"{s}/md-{T:g}K" for s in references],
-                  run=steps.softness_model_runner(study, references, seed))]
+                  roles={"md": {s: keys.md(s, T) for s in references}},
+                  run=steps.softness_model_runner(study, seed))]
     for system in study.systems:
         seed = task_seed(study.seed, system.name, "softness")
-        tasks.append(Task(f"{system.name}/softness", "softness",
+        tasks.append(Task(keys.softness(system.name), "softness",
                           dict(params, seed=seed,
                                axis=system.axis if system.kind == "glass-ceramic" else None),
-                          deps=[f"{system.name}/md-{T:g}K", "softness-model"],
+                          roles={"md": keys.md(system.name, T), "model": keys.SOFTNESS_MODEL},
                           run=steps.softness_runner(system, study, seed)))
     return tasks
+
+
+def write_study_report(run_dir: str | Path, study: Study, out_dir: str | Path) -> Path:
+    """Rebuild the report of the study run in ``run_dir`` into ``out_dir`` from its finished
+    tasks (``ionscope report RUN_DIR``); returns its ``index.html``."""
+    layout = StudyLayout(study, run_dir)
+    results = steps.study_results(study, layout.folders(layout.report_roles()))
+    return build_study_report(results, study, out_dir)
 
 
 def run_study(study: Study | str | Path, run_dir: str | Path, log=print) -> Path:
@@ -140,4 +144,4 @@ def run_study(study: Study | str | Path, run_dir: str | Path, log=print) -> Path
     log(f"{len(status)} tasks: {len(status) - skipped} ran, {skipped} up to date")
     (run_dir / "tasks.json").write_text(json.dumps(
         {k: {"status": v, "hash": pipeline.hashes[k]} for k, v in status.items()}, indent=1))
-    return run_dir / "report" / "index.html"
+    return StudyLayout(study, run_dir).folder(StudyLayout.REPORT) / "index.html"

@@ -14,12 +14,24 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score
 
 from ..analysis.dynamics._access import frame_times
-from ..analysis.softness import (RadialFeatures, SoftnessModel, correlate, cumulative_d2min,
-                                 mobility_labels, select_softness, train_softness,
-                                 unit_environment)
-from ..analysis.structure import RDF, voronoi_volumes
-from ..provenance import provenance, write_json
-from ..report.tables import write_csv
+from ..analysis.dynamics.regions import REGIONS, SlabRegions
+from ..analysis.softness import (
+    RadialFeatures,
+    SoftnessModel,
+    atomic_energies,
+    axis_profile,
+    correlate,
+    cumulative_d2min,
+    mobility_labels,
+    select_softness,
+    train_softness,
+    unit_environment,
+)
+from ..analysis.structure import RDF, Steinhardt, order_profile, voronoi_volumes
+from ..io.tables import write_csv
+from ..provenance import provenance
+from ..report.figures import _pyplot, save
+from ..report.summaries import SoftnessModelSummary, SoftnessSummary, Tables
 
 
 def window_frames(traj, increment_ps: float, window_ps: float) -> int:
@@ -104,10 +116,9 @@ def train_reference(trajs: dict, out_dir: str | Path, features: RadialFeatures |
                    thresholds={"high": fit.high, "low": fit.low}, C=fit.C, held_out_li=held_out,
                    **{k: v for k, v in parameters.items() if k != "features"})
     keys = list(fit.scan[0])
-    write_csv(out_dir / "scan.csv", keys, [[r[k] for r in fit.scan] for k in keys])
-    write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
-        inputs={n: t.path for n, t in trajs.items()}, parameters=parameters)})
-    return summary
+    write_csv(out_dir / Tables.SCAN, keys, [[r[k] for r in fit.scan] for k in keys])
+    return SoftnessModelSummary(**summary).write(out_dir, provenance(
+        inputs={n: t.path for n, t in trajs.items()}, parameters=parameters))
 
 
 def held_out_accuracy(model: SoftnessModel, meta: dict, traj, system: str) -> dict:
@@ -166,8 +177,6 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
     related = {**{f"S in {u}": v for u, v in env.items()}, "Voronoi volume": volumes,
                "D_cum": rearr.d_cum}
     if energy_model is not None:
-        from ..analysis.softness import atomic_energies
-
         related["atomic energy"] = atomic_energies(energy_model, first)[rearr.indices]
     summary["correlations"] = correlate(softness, related)
     columns = {"atom": rearr.indices, "softness": softness, "d_cum": rearr.d_cum, "label": labels,
@@ -175,18 +184,18 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
     if axis is not None:
         summary["along_axis"], columns["region"] = _axis_relations(
             first, rearr.indices, softness, axis, profile_bins, out_dir)
-    write_csv(out_dir / "softness.csv", list(columns), list(columns.values()))
+    write_csv(out_dir / Tables.SOFTNESS, list(columns), list(columns.values()))
     weights = model.weights_by_species(features)
     rdf = RDF(r_max=features.r_cutoff, bins=len(features.grid),
               pairs=[("Li", s) for s in features.species]).compute(first)
     write_csv(out_dir / "weights.csv", ["r"] + [f"W_Li{s}" for s in weights] + [f"g_Li{s}" for s in weights],
               [features.grid] + list(weights.values()) +
               [np.interp(features.grid, rdf.results.r, rdf.results.g[("Li", s)]) for s in weights])
-    write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
+    summary = SoftnessSummary(**summary).write(out_dir, provenance(
         inputs={"trajectory": traj.path}, parameters={"increment_ps": increment_ps, "radius": radius,
                                                      "high_quantile": high_quantile,
                                                      "low_quantile": low_quantile, "seed": seed,
-                                                     "features": vars(features)})})
+                                                     "features": vars(features)}))
     _figure(softness, labels, features, weights, rdf.results, out_dir / "softness.png")
     return summary
 
@@ -194,17 +203,13 @@ def softness_study(traj, out_dir: str | Path, increment_ps: float = 1.0, radius:
 def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
     """Softness and q̄6 profiles along ``axis`` (Pearson r over slabs), softness by region, and
     the region code of every Li (0 glass, 1 interface, 2 crystal)."""
-    from ..analysis.dynamics.regions import REGIONS, SlabRegions
-    from ..analysis.softness import axis_profile, correlate
-    from ..analysis.structure import Steinhardt, order_profile
-
     q6 = Steinhardt(l=6, r_cut=5.0, average=True).compute(atoms).results.qbar[6]
     cell = atoms.cell.array
     soft_profile = axis_profile(softness, atoms.positions[li], cell, axis, bins)
     q6_profile = axis_profile(q6, atoms.positions, cell, axis, bins)
     ok = np.isfinite(soft_profile.mean)
     r = correlate(soft_profile.mean[ok], {"q6bar": q6_profile.mean[ok]})["q6bar"]
-    write_csv(out_dir / "profiles.csv", ["z", "softness", "q6bar"],
+    write_csv(out_dir / Tables.PROFILES, ["z", "softness", "q6bar"],
               [soft_profile.z, soft_profile.mean, q6_profile.mean])
     regions = SlabRegions.from_profile(order_profile(atoms, axis=axis), axis=axis)
     codes = regions.labels(atoms.positions[li][None], cell[None])[0]
@@ -219,8 +224,6 @@ def _axis_relations(atoms, li, softness, axis, bins, out_dir) -> dict:
 
 
 def _figure(softness, labels, features, weights, rdf, path) -> None:
-    from ..report.figures import _pyplot, save
-
     plt = _pyplot()
     fig, (ax_d, ax_w) = plt.subplots(1, 2, figsize=(11, 4.2))
     bins = np.linspace(softness.min(), softness.max(), 40)

@@ -25,7 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..data import data_path
 from ..md.stage import DEFAULT_TIMESTEP_FS
+from ..potential.bundled import available_models
 from ..structures import composition_ratios
 
 T_MAX = 5000.0
@@ -224,9 +226,6 @@ def load_study(path: str | Path) -> Study:
 def _resolve_paths(study: Study, base: Path) -> Study:
     """Relative CIF and potential paths become absolute; a crystal or potential that is neither
     bundled nor an existing file is refused here, not when the run reaches it."""
-    from ..data import data_path
-    from ..potential.bundled import available_models
-
     def fix(value: str | None) -> str | None:
         if value is None:
             return None

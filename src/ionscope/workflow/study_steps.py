@@ -1,5 +1,8 @@
 """What each task of a study does (see :mod:`ionscope.workflow.run`). Every runner writes only
-into its work folder; inputs come from the finished folders of its dependencies."""
+into its work folder; its inputs are the finished folders of its dependencies, by role
+(:mod:`ionscope.workflow.layout`): ``start`` (the structure an MD stage starts from),
+``pressure``, ``md``, ``vdos``, ``analysis`` ({T: folder}), ``model``. Summaries are written
+through the models of :mod:`ionscope.report.summaries`."""
 
 from __future__ import annotations
 
@@ -8,34 +11,56 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from ase.io import read, write
 
+from ..analysis.dynamics import (
+    MSD,
+    NotDiffusiveWarning,
+    SelfVanHove,
+    SlabRegions,
+    VibrationalDOS,
+    arrhenius,
+    diffusion_coefficient,
+    nernst_einstein,
+)
+from ..analysis.dynamics._access import frame_cells, frame_times
+from ..analysis.softness import RadialFeatures, SoftnessModel
+from ..analysis.structure import composition_profile, order_profile
+from ..io import open_trajectory
+from ..io.tables import write_csv
+from ..md import Stage, load_stage, prepare_stage, protocols, reference_pressure
+from ..md.pressure import BAR_PER_GPA
 from ..provenance import provenance, write_json
-from ..report.tables import write_csv
+from ..report import study_figures as figs
+from ..report.study import build_study_report
+from ..report.summaries import (
+    SUMMARY_FILE,
+    AnalysisSummary,
+    BuildSummary,
+    PressureRecord,
+    SoftnessModelSummary,
+    SoftnessSummary,
+    StudyResults,
+    SystemResults,
+    Tables,
+    TransportSummary,
+)
+from ..structures import composition_counts, crystal_supercell, glass_ceramic_cell, random_packing
+from .softness import held_out_accuracy, softness_study, train_reference, window_frames
+from .structure import analyse_structure
 
 
-def _start_atoms(deps: dict[str, Path]):
-    """The structure a stage starts from: the final frame of an MD dependency, or the built cell."""
-    from ase.io import read
-
-    from ..md import load_stage
-
-    for key, folder in deps.items():
-        if "/pressure-" in key:       # the pressure-reference run only measures
-            continue
-        if (folder / "run.json").exists():
-            return load_stage(folder).atoms
-        if (folder / "start.extxyz").exists():
-            return read(folder / "start.extxyz")
-    raise FileNotFoundError(f"no starting structure among {list(deps.values())}")
+def _start_atoms(folder: Path):
+    """The structure a stage starts from: the final frame of an MD stage, or the built cell."""
+    if (folder / "run.json").exists():
+        return load_stage(folder).atoms
+    if (folder / "start.extxyz").exists():
+        return read(folder / "start.extxyz")
+    raise FileNotFoundError(f"{folder}: no starting structure (neither run.json nor start.extxyz)")
 
 
 def build_runner(system, seed: int):
     def run(work: Path, deps) -> None:
-        from ase.io import write
-
-        from ..structures import (composition_counts, crystal_supercell, glass_ceramic_cell,
-                                  random_packing)
-
         size = {"target_atoms": system.atoms, "repeat": system.repeat}
         if system.kind == "glass-ceramic":
             atoms = glass_ceramic_cell(system.crystal, system.crystal_fraction, axis=system.axis, **size)
@@ -45,16 +70,14 @@ def build_runner(system, seed: int):
         else:    # a crystal, or the crystal a glass is melted from
             atoms = crystal_supercell(system.crystal, **size)
         write(work / "start.extxyz", atoms)
-        write_json(work / "summary.json", {"system": system.name, "atoms": len(atoms),
-                                           "formula": atoms.get_chemical_formula(),
-                                           "cell": atoms.cell.array})
+        BuildSummary(system=system.name, atoms=len(atoms), formula=atoms.get_chemical_formula(),
+                     cell=atoms.cell.array.tolist()).write(work, provenance(
+                         parameters={"system": system.model_dump(), "seed": seed}))
     return run
 
 
 def prepare_runner(system, md, potential, seed: int):
     def prepare(work: Path, deps) -> None:
-        from ..md import Stage, prepare_stage, protocols
-
         mq = system.melt_quench
         segments = []
         if system.kind == "glass":
@@ -70,7 +93,7 @@ def prepare_runner(system, md, potential, seed: int):
         stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed,
                       dump_every_ps=max(total / 50, md.dump_every_ps),
                       thermo_every_ps=max(total / 500, 0.01), restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps))
+        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
     return prepare
 
 
@@ -78,78 +101,63 @@ def pressure_runner(T: float, md, potential, seed: int):
     """NVT of the starting structure (at its experimental density) at T: the potential's own
     pressure there, for ``pressure_reference = "experiment"``."""
     def prepare(work: Path, deps) -> None:
-        from ..md import Stage, prepare_stage, protocols
-
         stage = Stage(protocols.nvt(T, md.reference_ps), timestep_fs=md.timestep_fs, seed=seed,
                       dump_every_ps=md.reference_ps / 5, thermo_every_ps=md.reference_ps / 200,
                       restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps))
+        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
     return prepare
 
 
-def npt_pressure(md, system, deps: dict[str, Path]) -> tuple[float | tuple, dict]:
+def npt_pressure(md, system, deps: dict[str, Path]) -> tuple[float | tuple, PressureRecord]:
     """The NPT target of a production run and its record: ``pressure_bar``, plus with
     ``pressure_reference = "experiment"`` the potential's own pressure of the starting structure
     at T (per axis for crystals, its mean for glasses; Lee & Wan 2008)."""
-    from ..md import load_stage, reference_pressure
-    from ..md.pressure import BAR_PER_GPA
-
-    record = {"pressure_reference": md.pressure_reference, "target_bar": md.pressure_bar}
+    record = PressureRecord(pressure_reference=md.pressure_reference, target_bar=md.pressure_bar)
     if md.pressure_reference != "experiment":
         return md.pressure_bar, record
-    reference = next(d for k, d in deps.items() if "/pressure-" in k)
-    correction = reference_pressure(load_stage(reference).thermo)
+    correction = reference_pressure(load_stage(deps["pressure"]).thermo)
     if system.kind == "glass":
         correction = np.full(3, correction.mean())
     target = tuple(float(md.pressure_bar + c) for c in correction)
-    record.update(correction_bar=correction.tolist(), correction_GPa=(correction / BAR_PER_GPA).tolist(),
-                  npt_target_bar=list(target))
+    record = record.model_copy(update=dict(
+        correction_bar=correction.tolist(), correction_GPa=(correction / BAR_PER_GPA).tolist(),
+        npt_target_bar=list(target)))
     return (target[0] if system.kind == "glass" else target), record
 
 
 def production_runner(T: float, md, potential, seed: int, system):
     def prepare(work: Path, deps) -> None:
-        from ..md import Stage, prepare_stage, protocols
-
         P, record = npt_pressure(md, system, deps)
-        write_json(work / "pressure.json", record)
+        write_json(work / "pressure.json", record.model_dump(exclude_none=True))
         segments = protocols.diffusion_run(T, md.equilibrate_ps, md.production_ps, P=P,
                                            production_ensemble=md.production_ensemble,
                                            equilibrate_ensemble=md.equilibrate_ensemble)
         segments = [s for s in segments if s["ps"] > 0]
         stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed, dump_every_ps=md.dump_every_ps,
                       thermo_every_ps=md.dump_every_ps, restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps))
+        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
     return prepare
 
 
 def vdos_runner(T: float, md, potential, seed: int):
     def prepare(work: Path, deps) -> None:
-        from ..md import Stage, prepare_stage, protocols
-
         segments = [dict(protocols.nvt(T, 0.5)[0], dump=False), dict(protocols.nve(md.vdos_ps)[0], dump=True)]
         stage = Stage(segments, timestep_fs=min(md.timestep_fs, 1.0), seed=seed, dump_every_ps=0.005,
                       thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps))
+        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
     return prepare
 
 
 def analysis_runner(system, T: float, spec):
     def run(work: Path, deps) -> None:
-        from ..io import open_trajectory
-        from ..analysis.dynamics import MSD, NotDiffusiveWarning, SelfVanHove, VibrationalDOS, \
-            diffusion_coefficient
-        from ..analysis.dynamics._access import frame_cells, frame_times
-        from ..report import study_figures as figs
-        from .structure import analyse_structure
-
-        md_dir = next(d for k, d in deps.items() if "/md-" in k)
+        md_dir = deps["md"]
         traj = open_trajectory(md_dir / "trajectory.h5")
         species = spec.species
         summary: dict = {"system": system.name, "T": T, "frames": len(traj), "kind": system.kind}
         if spec.structure:
             step = max(1, len(traj) // 50)
-            summary["structure"] = analyse_structure(traj, "structure", work, step=step, progress=True)
+            summary["structure"] = analyse_structure(traj, Tables.STRUCTURE, work, step=step,
+                                                     progress=True)
         if spec.dynamics:
             regions = None
             if system.kind == "glass-ceramic":
@@ -176,7 +184,7 @@ def analysis_runner(system, T: float, spec):
             write_csv(work / "van_hove_self.csv", ["r_A"] + [f"4pir2Gs_{t:g}ps" for t in gs.time],
                       [gs.r, *gs.r2Gs])
             vdos = None
-            vdos_dir = next((d for k, d in deps.items() if "/vdos-" in k), None)
+            vdos_dir = deps.get("vdos")
             if vdos_dir is not None and (vdos_dir / "trajectory.h5").exists():
                 vdos = VibrationalDOS(species).run(open_trajectory(vdos_dir / "trajectory.h5")).results
                 write_csv(work / "vdos.csv", ["frequency_THz", "vdos"], [vdos.frequency_THz, vdos.vdos])
@@ -184,17 +192,14 @@ def analysis_runner(system, T: float, spec):
             figs.dynamics_figure(f"{system.name}, {T:g} K", msd, gs, vdos, work / "dynamics.png")
             if regions is not None:
                 summary["regions"] = _region_outputs(msd, work, f"{system.name}, {T:g} K")
-        write_json(work / "summary.json", {"summary": summary, "provenance": provenance(
+        AnalysisSummary(**summary).write(work, provenance(
             inputs={"trajectory": md_dir / "trajectory.h5"},
-            parameters={"analysis": spec.model_dump(), "T": T})})
+            parameters={"analysis": spec.model_dump(), "T": T}))
     return run
 
 
 def _regions(traj, axis: int, work: Path):
     """Glass / interface / crystal slabs from F(Z) of the first production frame."""
-    from ..analysis.dynamics import SlabRegions
-    from ..analysis.structure import composition_profile, order_profile
-
     first = traj.atoms(0)
     profile = order_profile(first, axis=axis)
     comp = composition_profile(first, axis=axis)
@@ -206,8 +211,6 @@ def _regions(traj, axis: int, work: Path):
 
 
 def _region_outputs(msd, work: Path, title: str) -> dict:
-    from ..report import study_figures as figs
-
     names = list(msd.regions)
     write_csv(work / "msd_regions.csv", ["time_ps"] + [f"msd_{n}" for n in names] + [f"alpha2_{n}" for n in names],
               [msd.time] + [msd.regions[n].msd for n in names] + [msd.regions[n].alpha2 for n in names])
@@ -221,11 +224,8 @@ def _region_outputs(msd, work: Path, title: str) -> dict:
 
 def transport_runner(system, spec):
     def run(work: Path, deps) -> None:
-        from ..analysis.dynamics import arrhenius, nernst_einstein
-        from ..report import study_figures as figs
-
-        rows = [json.loads((d / "summary.json").read_text())["summary"] for d in deps.values()]
-        rows = sorted((r for r in rows if "D_cm2_s" in r), key=lambda r: r["T"])
+        rows = [AnalysisSummary.read(d).model_dump() for d in deps["analysis"].values()]
+        rows = sorted((r for r in rows if r["D_cm2_s"] is not None), key=lambda r: r["T"])
         T = np.array([r["T"] for r in rows])
         D = np.array([r["D_cm2_s"] for r in rows])
         D_err = np.array([r["D_err_cm2_s"] for r in rows])
@@ -233,7 +233,7 @@ def transport_runner(system, spec):
                           for r in rows])
         # collective (charge) MSD: σ without assuming uncorrelated ions, and the Haven ratio
         D_sig, D_sig_err, haven, haven_err = (
-            np.array([r.get(k, np.nan) for r in rows], float)
+            np.array([np.nan if r[k] is None else r[k] for r in rows], float)
             for k in ("D_sigma_cm2_s", "D_sigma_err_cm2_s", "haven_ratio", "haven_ratio_err"))
         to_sigma = np.array([nernst_einstein(1.0, r["n_carriers"], r["volume_A3"], r["T"]) for r in rows])
         out = {"system": system.name, "T_K": T, "D_cm2_s": D, "D_err_cm2_s": D_err,
@@ -260,22 +260,20 @@ def transport_runner(system, spec):
                                            "sigma_collective_err_S_cm", "haven_ratio", "haven_ratio_err"],
                   [T, 1000 / T, D, D_err, sigma, out["sigma_err_S_cm"], out["sigma_collective_S_cm"],
                    out["sigma_collective_err_S_cm"], haven, haven_err])
-        write_json(work / "summary.json", {"summary": out, "provenance": provenance(
-            inputs={k: v / "summary.json" for k, v in deps.items()},
+        summary = TransportSummary(**out)
+        summary.write(work, provenance(
+            inputs={f"analysis {T:g} K": d / "summary.json" for T, d in deps["analysis"].items()},
             parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T; Nernst-Einstein; "
-                        "collective (charge) MSD for sigma and the Haven ratio"})})
-        figs.arrhenius_figure({system.name: out}, work / "arrhenius.png")
+                        "collective (charge) MSD for sigma and the Haven ratio"}))
+        figs.arrhenius_figure({system.name: summary.fitted()}, work / "arrhenius.png")
     return run
 
 
-def softness_model_runner(study, references: list[str], seed: int):
-    """The one hyperplane of a study, trained on the Li of the ``references`` at softness_T."""
+def softness_model_runner(study, seed: int):
+    """The one hyperplane of a study, trained on the Li of the reference systems' MD at
+    softness_T (role ``md``: {system: folder})."""
     def run(work: Path, deps) -> None:
-        from ..io import open_trajectory
-        from .softness import train_reference
-
-        trajs = {name: open_trajectory(deps[key] / "trajectory.h5") for name in references
-                 for key in deps if key.startswith(f"{name}/md-")}
+        trajs = {name: open_trajectory(folder / "trajectory.h5") for name, folder in deps["md"].items()}
         train_reference(trajs, work, increment_ps=study.analysis.softness_increment_ps,
                         seed=seed, reference=study.analysis.softness_reference)
     return run
@@ -285,13 +283,8 @@ def softness_runner(system, study, seed: int):
     """Apply the study's hyperplane to ``system``: softness of every Li, its relations, and the
     accuracy on Li never seen in training."""
     def run(work: Path, deps) -> None:
-        from ..analysis.softness import RadialFeatures, SoftnessModel
-        from ..io import open_trajectory
-        from .softness import held_out_accuracy, softness_study, window_frames
-
-        md_dir = next(d for k, d in deps.items() if "/md-" in k)
-        model, meta = SoftnessModel.load(deps["softness-model"] / "softness_model.joblib")
-        traj = open_trajectory(md_dir / "trajectory.h5")
+        model, meta = SoftnessModel.load(deps["model"] / "softness_model.joblib")
+        traj = open_trajectory(deps["md"] / "trajectory.h5")
         axis = system.axis if system.kind == "glass-ceramic" else None
         summary = softness_study(traj, work, increment_ps=meta["increment_ps"], radius=meta["radius"],
                                  features=RadialFeatures(**meta["features"]), seed=seed,
@@ -302,15 +295,44 @@ def softness_runner(system, study, seed: int):
         summary.update(system=system.name, reference=meta["reference"], C=meta["C"],
                        test_accuracy=accuracy["accuracy"], held_out=accuracy)
         record = json.loads((work / "summary.json").read_text())
-        record["summary"] = summary
-        write_json(work / "summary.json", record)
+        SoftnessSummary(**summary).write(work, record["provenance"])
     return run
 
 
 def report_runner(study):
+    """The report from its dependencies' folders (roles: :meth:`StudyLayout.report_roles`)."""
     def run(work: Path, deps) -> None:
-        from ..report.study import build_study_report
-
-        run_dir = next(iter(deps.values())).parent.parent
-        build_study_report(run_dir, study, work)
+        build_study_report(study_results(study, deps), study, work)
     return run
+
+
+def study_results(study, folders: dict) -> StudyResults:
+    """The finished results of a study from the folders of the report's roles (those not
+    finished yet are left out): what :func:`ionscope.report.study.build_study_report` reads."""
+    def finished(folder: Path | None) -> Path | None:
+        return folder if folder is not None and folder.is_dir() else None
+
+    systems, sources = {}, {}
+    for system in study.systems:
+        name = system.name
+        done = {T: folders["analysis"][(name, T)] for T in study.md.temperatures
+                if finished(folders["analysis"][(name, T)])}
+        pressure = {T: folders["md"][(name, T)] / "pressure.json" for T in study.md.temperatures}
+        pressure = {T: p for T, p in pressure.items() if p.exists()}
+        transport = finished(folders["transport"][name])
+        softness = finished(folders.get("softness", {}).get(name))
+        systems[name] = SystemResults(
+            name=name, kind=system.kind, analysis_dirs=done,
+            analyses={T: AnalysisSummary.read(d) for T, d in done.items()},
+            pressure={T: PressureRecord.read(p) for T, p in pressure.items()},
+            transport=TransportSummary.read(transport) if transport else None,
+            softness=SoftnessSummary.read(softness) if softness else None, softness_dir=softness)
+        sources.update({f"{name} analysis {T:g} K": d / SUMMARY_FILE for T, d in done.items()})
+        sources.update({f"{name} pressure {T:g} K": p for T, p in pressure.items()})
+        sources.update({f"{name} {role}": d / SUMMARY_FILE
+                        for role, d in (("transport", transport), ("softness", softness)) if d})
+    model_dir = finished(folders.get("softness-model"))
+    if model_dir:
+        sources["softness model"] = model_dir / SUMMARY_FILE
+    return StudyResults(systems=systems, sources=sources, softness_model_dir=model_dir,
+                        softness_model=SoftnessModelSummary.read(model_dir) if model_dir else None)
