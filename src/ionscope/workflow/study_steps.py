@@ -76,8 +76,17 @@ def build_runner(system, seed: int):
     return run
 
 
-def prepare_runner(system, md, potential, seed: int):
+def md_runner(potential, make_stage):
+    """An MD task: the :class:`~ionscope.md.Stage` that ``make_stage(work, deps)`` returns,
+    prepared from the starting structure of the ``start`` dependency (run by the executor)."""
     def prepare(work: Path, deps) -> None:
+        prepare_stage(work, make_stage(work, deps), potential, _start_atoms(deps["start"]))
+    return prepare
+
+
+def prepare_runner(system, md, potential, seed: int):
+    """Melt-quench (glass), quench with a frozen slab (glass-ceramic) and anneal, as asked."""
+    def make_stage(work: Path, deps) -> Stage:
         mq = system.melt_quench
         segments = []
         if system.kind == "glass":
@@ -90,22 +99,19 @@ def prepare_runner(system, md, potential, seed: int):
             segments += (protocols.anneal(system.anneal_T, system.anneal_ps) if mq.ensemble == "npt"
                          else protocols.nvt(system.anneal_T, system.anneal_ps))
         total = sum(s["ps"] for s in segments)
-        stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed,
-                      dump_every_ps=max(total / 50, md.dump_every_ps),
-                      thermo_every_ps=max(total / 500, 0.01), restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
-    return prepare
+        return Stage(segments, timestep_fs=md.timestep_fs, seed=seed,
+                     dump_every_ps=max(total / 50, md.dump_every_ps),
+                     thermo_every_ps=max(total / 500, 0.01), restart_every_ps=md.restart_every_ps)
+    return md_runner(potential, make_stage)
 
 
 def pressure_runner(T: float, md, potential, seed: int):
     """NVT of the starting structure (at its experimental density) at T: the potential's own
     pressure there, for ``pressure_reference = "experiment"``."""
-    def prepare(work: Path, deps) -> None:
-        stage = Stage(protocols.nvt(T, md.reference_ps), timestep_fs=md.timestep_fs, seed=seed,
-                      dump_every_ps=md.reference_ps / 5, thermo_every_ps=md.reference_ps / 200,
-                      restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
-    return prepare
+    return md_runner(potential, lambda work, deps: Stage(
+        protocols.nvt(T, md.reference_ps), timestep_fs=md.timestep_fs, seed=seed,
+        dump_every_ps=md.reference_ps / 5, thermo_every_ps=md.reference_ps / 200,
+        restart_every_ps=md.restart_every_ps))
 
 
 def npt_pressure(md, system, deps: dict[str, Path]) -> tuple[float | tuple, PressureRecord]:
@@ -126,26 +132,25 @@ def npt_pressure(md, system, deps: dict[str, Path]) -> tuple[float | tuple, Pres
 
 
 def production_runner(T: float, md, potential, seed: int, system):
-    def prepare(work: Path, deps) -> None:
+    """Equilibration and production at T (NPT at the target of :func:`npt_pressure`)."""
+    def make_stage(work: Path, deps) -> Stage:
         P, record = npt_pressure(md, system, deps)
         write_json(work / "pressure.json", record.model_dump(exclude_none=True))
         segments = protocols.diffusion_run(T, md.equilibrate_ps, md.production_ps, P=P,
                                            production_ensemble=md.production_ensemble,
                                            equilibrate_ensemble=md.equilibrate_ensemble)
-        segments = [s for s in segments if s["ps"] > 0]
-        stage = Stage(segments, timestep_fs=md.timestep_fs, seed=seed, dump_every_ps=md.dump_every_ps,
-                      thermo_every_ps=md.dump_every_ps, restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
-    return prepare
+        return Stage([s for s in segments if s["ps"] > 0], timestep_fs=md.timestep_fs, seed=seed,
+                     dump_every_ps=md.dump_every_ps, thermo_every_ps=md.dump_every_ps,
+                     restart_every_ps=md.restart_every_ps)
+    return md_runner(potential, make_stage)
 
 
 def vdos_runner(T: float, md, potential, seed: int):
-    def prepare(work: Path, deps) -> None:
-        segments = [dict(protocols.nvt(T, 0.5)[0], dump=False), dict(protocols.nve(md.vdos_ps)[0], dump=True)]
-        stage = Stage(segments, timestep_fs=min(md.timestep_fs, 1.0), seed=seed, dump_every_ps=0.005,
-                      thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps)
-        prepare_stage(work, stage, potential, _start_atoms(deps["start"]))
-    return prepare
+    """A short NVT, then dense NVE frames for the velocity autocorrelation."""
+    segments = [dict(protocols.nvt(T, 0.5)[0], dump=False), dict(protocols.nve(md.vdos_ps)[0], dump=True)]
+    return md_runner(potential, lambda work, deps: Stage(
+        segments, timestep_fs=min(md.timestep_fs, 1.0), seed=seed, dump_every_ps=0.005,
+        thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps))
 
 
 def analysis_runner(system, T: float, spec):
