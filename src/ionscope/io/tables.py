@@ -1,9 +1,11 @@
 """CSV tables: the one writer and the one reader of every CSV file ionscope writes (the data
 beside each figure, LAMMPS thermo, study tables). One header line, comma-separated, numbers with
-six significant digits; a text column (a system name) is written as it is."""
+six significant digits; a text column (a system name) is written as it is, quoted where it
+holds a comma."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Sequence
 
@@ -28,9 +30,9 @@ def write_csv(path: str | Path, header: Sequence[str], columns: Sequence) -> Non
     if len(lengths) > 1:
         raise ValueError(f"{path}: columns of unequal length {dict(zip(header, map(len, cells)))}")
     with atomic_write(path) as handle:
-        handle.write(",".join(header) + "\n")
-        for row in zip(*cells):
-            handle.write(",".join(row) + "\n")
+        writer = csv.writer(handle, lineterminator="\n")    # quotes text holding commas
+        writer.writerow(header)
+        writer.writerows(zip(*cells))
 
 
 def read_csv(path: str | Path) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import numpy as np
 from ..io.tables import read_csv, write_csv
 from ..potential import DEFAULT, available_models, model_card
 from ..provenance import provenance, write_json
+from . import literature
 from . import study_figures as figs
 from .html import _fmt, figure, headline_table, write_page
 from .summaries import SoftnessModelSummary, StructureSummary, StudyResults, Tables, label
@@ -232,6 +233,11 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
                                               for name, d in systems.items()}}
     if hyperplane is not None:
         summary["softness"] = hyperplane.model_dump()
+    comparisons = literature.compare(results, study)
+    summary["literature"] = literature.as_rows(comparisons)
+    write_csv(out_dir / "literature.csv", list(summary["literature"][0]),
+              [np.asarray([r[k] for r in summary["literature"]], str)
+               for k in summary["literature"][0]])
     write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
         inputs=results.sources, parameters={"study": study.model_dump()})})
     return _write_html(out_dir, study, summary, sections)
@@ -308,13 +314,29 @@ def _copy_per_system(results: StudyResults, out_dir: Path, name: str, kind: str,
     return items
 
 
+def _literature_table(rows: list[dict]) -> str:
+    """The headline numbers beside the published ones, with the verdict of each
+    (:mod:`ionscope.report.literature`)."""
+    head = ("<h2>Compared with the literature</h2><p>Verdicts use ±2 standard errors; "
+            "'within errors' means the study cannot tell the two apart. Data: "
+            "<a href='literature.csv'>literature.csv</a>.</p><table><tr>" +
+            "".join(f"<th>{c}</th>" for c in ("quantity", "system", "ionscope", "published",
+                                              "source", "verdict")) + "</tr>")
+    body = "".join("<tr>" + "".join(f"<td class='{r['verdict'].replace(' ', '-')}'>"
+                                    f"{html.escape(str(r[c]))}</td>" if c == "verdict" else
+                                    f"<td>{html.escape(str(r[c]))}</td>"
+                                    for c in ("quantity", "system", "ionscope", "published",
+                                              "source", "verdict")) + "</tr>" for r in rows)
+    return head + body + "</table>"
+
+
 def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
     pot = summary["potential"]
     body = [f"<p>Potential: <code>{html.escape(str(pot['name']))}</code>"
             + (f" (validation RMSE: {_fmt(pot['validation_rmse'])})" if pot["validation_rmse"] else "")
             + ". Machine-readable numbers: <a href='summary.json'>summary.json</a>.</p>",
             f"<p>{_pressure_text(summary['pressure'], study.md)}</p>",
-            headline_table(summary["systems"])]
+            headline_table(summary["systems"]), _literature_table(summary["literature"])]
     for title, items in sections:
         if items:
             body.append(f"<h2>{html.escape(title)}</h2>")

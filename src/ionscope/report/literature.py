@@ -1,0 +1,176 @@
+"""How a study's headline numbers compare with the published ones: one row per quantity and
+system with ionscope's value ± error, the published value or range, its source and a verdict.
+
+Verdicts (a number with standard error σ; 2σ is the band used):
+
+- a published range [lo, hi]: ``agrees`` when [x − 2σ, x + 2σ] overlaps it, else ``higher`` /
+  ``lower``;
+- an ordering a > b (σ_ab = √(σ_a² + σ_b²)): ``holds`` when a − b > 2σ_ab, ``within errors`` when
+  |a − b| ≤ 2σ_ab, ``opposite`` when b − a > 2σ_ab;
+- a lower bound: ``agrees`` when x + 2σ ≥ bound, else ``lower``;
+- ``not measured`` when the study has no such number (e.g. no fit below two diffusive
+  temperatures).
+
+The published values are those the papers behind ionscope report (Chen et al. 2025 and Shimizu
+et al., simulations of Li3PS4 crystal, glass and glass-ceramic with DeePMD; Liu et al., J. Am.
+Chem. Soc. 135, 975 (2013), nanoporous β-Li3PS4; Dietrich et al., J. Mater. Chem. A 5, 18111
+(2017), anion units of 75Li2S–25P2S5 glass).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from .summaries import StudyResults
+
+BAND = 2.0
+"""Verdicts use ±BAND standard errors."""
+
+
+@dataclass
+class Comparison:
+    """One row of the literature table."""
+
+    quantity: str
+    system: str
+    ionscope: str
+    published: str
+    source: str
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published range [lo, hi] of a per-system quantity, for systems of ``kinds``."""
+
+    quantity: str
+    kinds: tuple[str, ...]
+    lo: float
+    hi: float
+    source: str
+    unit: str = ""
+
+
+RANGES = (
+    Published("P–S bond length", ("crystal", "glass", "glass-ceramic"), 2.04, 2.10,
+              "PS4 tetrahedra, 2.07 Å (Chen et al. 2025)", "Å"),
+    Published("Li–S coordination", ("crystal", "glass", "glass-ceramic"), 3.5, 4.5,
+              "≈ 4 (Chen et al. 2025)"),
+    Published("S–P–S angle peak", ("crystal", "glass", "glass-ceramic"), 106.5, 112.5,
+              "109.5° of the tetrahedron (Chen et al. 2025)", "°"),
+    Published("PS4 fraction of P", ("glass",), 0.5, 1.0,
+              "PS4³⁻ majority with P2S7⁴⁻ and P2S6⁴⁻ (Dietrich et al. 2017; Chen et al. 2025)"),
+    Published("E_a", ("crystal",), 0.30, 0.50,
+              "β-Li3PS4: 0.31–0.40 eV simulated (Chen et al. 2025), 0.30–0.50 measured "
+              "(0.356 eV, Liu et al. 2013)", "eV"),
+    Published("E_a", ("glass",), 0.22, 0.27,
+              "75Li2S–25P2S5 glass: 0.22–0.27 eV simulated (Chen et al. 2025; Shimizu et al.)", "eV"),
+)
+SOFTNESS_ACCURACY = 0.78
+"""Held-out accuracy of the softness hyperplane in Chen et al. 2025 (0.80 on training Li)."""
+
+
+def compare(results: StudyResults, study) -> list[Comparison]:
+    """The literature table of a study: ranges per system, the orderings between systems of
+    Chen et al. 2025 (E_a(β) > E_a(glass), σ_glass > σ_β and σ_glass-ceramic ≥ σ_glass at
+    ``study.analysis.sigma_T``) and the softness accuracy."""
+    crystals = {s.name: s.crystal for s in study.systems}
+    rows: list[Comparison] = []
+    for ref in RANGES:
+        for name, d in results.systems.items():
+            if d.kind not in ref.kinds or (d.kind == "crystal" and ref.quantity == "E_a"
+                                           and "beta" not in str(crystals.get(name, ""))):
+                continue
+            x, err = _value(ref.quantity, d)
+            rows.append(Comparison(ref.quantity, name, _show(x, err, ref.unit),
+                                   f"{ref.lo:g}–{ref.hi:g} {ref.unit}".strip(), ref.source,
+                                   _range_verdict(x, err, ref.lo, ref.hi)))
+    by_kind = {}
+    for name, d in results.systems.items():
+        by_kind.setdefault(d.kind, []).append(name)
+    T = study.analysis.sigma_T
+    for a_kind, b_kind, what, text, source in (
+            ("crystal", "glass", "E_a", "E_a(β) > E_a(glass)", "Chen et al. 2025"),
+            ("glass", "crystal", "sigma", f"σ_glass({T:g} K) > σ_β",
+             "Chen et al. 2025 (disorder enhances conduction)"),
+            ("glass-ceramic", "glass", "sigma", f"σ_glass-ceramic({T:g} K) ≥ σ_glass",
+             "Chen et al. 2025")):
+        for a in by_kind.get(a_kind, []):
+            for b in by_kind.get(b_kind, []):
+                x_a, e_a = _transport(results.systems[a], what)
+                x_b, e_b = _transport(results.systems[b], what)
+                rows.append(Comparison(text, f"{a} vs {b}",
+                                       f"{_show(x_a, e_a)} vs {_show(x_b, e_b)}", "holds", source,
+                                       _order_verdict(x_a, e_a, x_b, e_b)))
+    model = results.softness_model
+    accuracy = model.test_accuracy if model is not None else None
+    n = model.n_test if model is not None else 0
+    err = math.sqrt(accuracy * (1 - accuracy) / n) if accuracy is not None and n else None
+    rows.append(Comparison("softness held-out accuracy", "all", _show(accuracy, err),
+                           f"≥ {SOFTNESS_ACCURACY:g}", "0.78 test, 0.80 train (Chen et al. 2025)",
+                           _bound_verdict(accuracy, err, SOFTNESS_ACCURACY)))
+    return rows
+
+
+def as_rows(comparisons: list[Comparison]) -> list[dict]:
+    return [asdict(c) for c in comparisons]
+
+
+def _value(quantity: str, d) -> tuple[float | None, float | None]:
+    if quantity == "E_a":
+        return _transport(d, "E_a")
+    st = d.analyses[min(d.analyses)].structure if d.analyses else None
+    if st is None:
+        return None, None
+    return {"P–S bond length": st.p_s_bond_length_A, "Li–S coordination": st.li_s_coordination,
+            "S–P–S angle peak": st.sps_angle_peak_deg,
+            "PS4 fraction of P": st.anion_p_fractions.get("PS4")}[quantity], None
+
+
+def _transport(d, what: str) -> tuple[float | None, float | None]:
+    tr = d.transport
+    if tr is None:
+        return None, None
+    if what == "E_a":
+        return tr.Ea_eV, tr.Ea_err_eV
+    return tr.sigma_extrapolated_S_cm, tr.sigma_extrapolated_err_S_cm
+
+
+def _ok(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _range_verdict(x, err, lo, hi) -> str:
+    if not _ok(x):
+        return "not measured"
+    band = BAND * err if _ok(err) else 0.0
+    if x + band < lo:
+        return "lower"
+    if x - band > hi:
+        return "higher"
+    return "agrees"
+
+
+def _order_verdict(a, e_a, b, e_b) -> str:
+    if not (_ok(a) and _ok(b)):
+        return "not measured"
+    band = BAND * math.hypot(e_a if _ok(e_a) else 0.0, e_b if _ok(e_b) else 0.0)
+    if a - b > band:
+        return "holds"
+    if b - a > band:
+        return "opposite"
+    return "within errors"
+
+
+def _bound_verdict(x, err, bound) -> str:
+    if not _ok(x):
+        return "not measured"
+    return "agrees" if x + (BAND * err if _ok(err) else 0.0) >= bound else "lower"
+
+
+def _show(x, err, unit: str = "") -> str:
+    if not _ok(x):
+        return "–"
+    text = f"{x:.3g}" + (f" ± {err:.2g}" if _ok(err) else "")
+    return f"{text} {unit}".strip()
