@@ -61,7 +61,7 @@ def test_one_timestep_default_unit_and_json_round_trip():
     assert stage.ns_per_day(2000, 86400.0) == pytest.approx(1e-3)
     again = Stage.from_json(json.loads(json.dumps(stage.to_json())))
     assert again == stage and again.segments[1]["P"] == [1.0, 2.0, 3.0]
-    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"], kind="lammps")
+    pot = Potential("lj", "lj/cut 5.0", ["Li", "P", "S"])
     assert "timestep 0.0005\n" in render_input(again, pot, ["Li", "P", "S"], None, has_frozen=False)
     with pytest.raises(ValueError, match="stage.json: not a stage .*'timestep'"):
         Stage.from_json({"segments": [], "timestep": 0.5}, source="stage.json")
@@ -72,7 +72,8 @@ def test_one_timestep_default_unit_and_json_round_trip():
 def test_a_stage_that_differs_from_its_stage_json_is_refused(tmp_path):
     """A Stage given for a folder prepared (or half run, or finished) with another one is an
     error naming stage.json and the settings that differ, never silently preferred."""
-    from ionscope.md import bundled_potential, prepare_stage
+    from ionscope.md import prepare_stage
+    from ionscope.potential import bundled_potential
     from ionscope.potential.lammps_eval import find_executable
     from ionscope.structures import crystal_supercell
 
