@@ -113,10 +113,17 @@ def _prepare(root: Path, ps: float, restart_every_ps: float = 1.0, thermo_every_
                          crystal_supercell("beta-Li3PS4", target_atoms=64))
 
 
+def _interactive() -> None:
+    """Child side: Ctrl-C acts as in a terminal, even if a library loaded into this pytest
+    process set SIGINT to ignored (a disposition that children inherit across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(stage: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ionscope", "md", "run", str(stage)],
                             stdout=subprocess.DEVNULL, start_new_session=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"), **kwargs)
+                            preexec_fn=_interactive, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            **kwargs)
 
 
 def _wait_for(condition, what: str, timeout: float = 120) -> None:
@@ -351,7 +358,8 @@ def test_killed_or_interrupted_study_leaves_no_lammps_and_says_how_to_resume(tmp
     finally:
         _reap(lammps)
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+                            start_new_session=True, preexec_fn=_interactive,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
     _wait_for(lambda: (stage / "log.lammps").read_text().count("Reading restart file") >= 1
               and (stage / "restart.3000").exists(), "the resumed run's restart file")
     lammps = _lammps(proc.pid)
