@@ -92,13 +92,16 @@ def _save_label(directory: Path, key: str, label: SinglePoint) -> None:
 def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: CP2KSettings,
                  mpi: int = 1, timeout: float | None = None, sources: Sequence[str] | None = None,
                  dispatch: dict | None = None, workdir: str | os.PathLike | None = None,
-                 progress: bool = True) -> LabelReport:
+                 progress: bool = True, guess_wfn: str | os.PathLike | None = None) -> LabelReport:
     """Label ``frames`` (ASE ``Atoms`` of one species list) with CP2K into the system ``out_dir``.
 
     ``sources`` names where each frame came from (kept in ``labels.json``); ``dispatch`` is
     ``{"machine": {...}, "resources": {...}}`` for dpdispatcher (frames then start from the
     atomic guess, in parallel), ``None`` to run here with ``mpi`` ranks per frame. CP2K runs in
     ``workdir`` (default ``OUT/work``), which may be deleted once the system is written.
+    ``guess_wfn``: a CP2K wavefunction (``.wfn``) of a similar frame with the same atoms, for
+    the first SCF run here to start from (later frames start from their predecessor's); the
+    converged result does not depend on it, only the number of SCF steps.
     """
     out_dir = Path(out_dir).resolve()
     workdir = Path(workdir).resolve() if workdir is not None else out_dir / "work"
@@ -147,20 +150,20 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
         _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report)
     else:
         _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, report, progress,
-                  publish)
+                  publish, guess_wfn)
     publish()
     return report
 
 
 def _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, report, progress,
-              publish):
+              publish, guess_wfn=None):
     """Frames one after the other, each from its predecessor's wavefunction when there is one;
     a frame whose restarted SCF fails is retried once from the atomic guess."""
     bar = tqdm(todo, desc=f"CP2K {settings.level_of_theory}", unit="frame", disable=not progress)
     for i in bar:
         directory = _frame_dir(workdir, i)
         previous = _frame_dir(workdir, i - 1) / "frame-RESTART.wfn"
-        restart = previous if i > 0 and previous.exists() else None
+        restart = previous if i > 0 and previous.exists() else guess_wfn
         atoms = frames[i]
         args = (atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, settings)
         try:
