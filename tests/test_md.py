@@ -117,8 +117,10 @@ def test_nve_conserves_energy(tmp_path, potential, small_crystal):
     assert np.std(e[nve]) / len(small_crystal) < 1e-3
 
 
-@pytest.mark.deepmd
-def test_nvt_and_npt_reach_their_targets(tmp_path, potential, small_crystal):
+def test_nvt_and_npt_reach_their_targets(tmp_path, fast_potential, small_crystal):
+    """Thermostat and barostat on the default potential (the DeePMD plugin's MD is exercised by
+    the NVE, resume, crystal and MPI tests here; on it this test took 170 s of CI)."""
+    potential = fast_potential
     stage = Stage(protocols.nvt(500, 1.0) + protocols.npt(500, 2.0, P=1.0), timestep_fs=1.0,
                   thermo_every_ps=0.01, seed=3)
     res = run_stage(tmp_path / "npt", stage, potential, small_crystal, progress=False)
@@ -242,11 +244,11 @@ def test_temperature_series_prepares_independent_stages(tmp_path):
     assert [load_stage_spec(d)[0].seed for d in fewer] == [seeds[0], seeds[2]]  # T's own seed
 
 
-@pytest.mark.deepmd
 @pytest.mark.slow
-def test_short_melt_quench_makes_a_glass(tmp_path, potential, small_crystal):
-    """128-atom β-Li3PS4 melted at 1500 K and quenched fast: amorphous (no Bragg peaks),
-    with PS4 still the majority unit."""
+def test_short_melt_quench_makes_a_glass(tmp_path, fast_potential, small_crystal):
+    """128-atom β-Li3PS4 melted at 1500 K and quenched fast on the default potential:
+    amorphous (no Bragg peaks), with PS4 still the majority unit."""
+    potential = fast_potential
     from ionscope.analysis.structure import classify_units, crystallinity, xrd_pattern
 
     stage = Stage(protocols.melt_quench(T_high=1500, hold_ps=3.0, cool_rate=600.0, T_low=300,

@@ -1,4 +1,5 @@
-"""The bundled DeePMD model (deepmd-paper) in LAMMPS: the physical checks it must pass, on a 128-atom cell."""
+"""The bundled DeePMD model (deepmd-paper) in LAMMPS: the physical checks it must pass, on a
+128-atom cell at 300 K (as the checks of pod-fast in test_pod.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, potential):
     from ionscope.workflow.potential_checks import validate_physics
 
-    result = validate_physics(potential, tmp_path, npt_ps=2.0, melt_ps=1.0)
+    result = validate_physics(potential, tmp_path, temperatures=(300.0,), npt_ps=2.0,
+                              melt_ps=1.0)
     from ionscope.analysis.structure import crystallinity, xrd_pattern
     from ionscope.md import load_stage
 

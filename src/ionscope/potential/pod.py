@@ -171,25 +171,36 @@ def train_pod(data: str | Path, workdir: str | Path, preset: str = "fast", strid
 
 
 def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
-                  n_members: int = 4, preset: str | dict = "fast", stride: int = 3) -> list[PODPotential]:
+                  n_members: int = 4, preset: str | dict = "fast", stride: int = 3,
+                  cutoffs: Sequence[float] | None = None) -> list[PODPotential]:
     """A committee of POD potentials (:func:`fit_pod`), each fitted on a bootstrap resample of
     every system's frames: a ready ``refit`` for :func:`ionscope.workflow.learn.learn`. A member
-    whose data (by content), seed and settings are unchanged is reused."""
+    whose data (by content), seed and settings are unchanged is reused.
+
+    ``cutoffs`` (Å, one per member) gives the members different cutoffs as well: bootstrap
+    members of one linear model differ only by parameter noise, members of different cutoffs
+    also by the form of the model, as the differently seeded networks of DP-GEN do."""
     workdir = Path(workdir).resolve()
     species = (Path(systems[0]) / "type_map.raw").read_text().split()
+    if cutoffs is not None and len(cutoffs) != n_members:
+        raise ValueError(f"{len(cutoffs)} cutoffs for {n_members} committee members")
     members = []
     for m in range(n_members):
         member = workdir / f"member-{m}"
+        settings = preset
+        if cutoffs is not None:
+            settings = dict(PRESETS[preset] if isinstance(preset, str) else preset,
+                            rcut=float(cutoffs[m]))
         recipe = {"systems": {str(f): sha256_file(f) for s in systems
                               for f in sorted(Path(s).glob("set.*/*.npy"))},
-                  "seed": task_seed(seed, m), "preset": preset, "stride": stride}
+                  "seed": task_seed(seed, m), "preset": settings, "stride": stride}
         done = member / "member.json"
         if not (done.exists() and json.loads(done.read_text()) == recipe
                 and (member / "coefficients.pod").exists()):
             data = [bootstrap_system(s, member / "data" / f"{j:03d}-{Path(s).name}",
                                      task_seed(seed, m, Path(s).name))
                     for j, s in enumerate(systems)]
-            fit_pod(data, member, species, preset=preset, stride=stride)
+            fit_pod(data, member, species, preset=settings, stride=stride)
             write_json(done, recipe)
         members.append(pod_potential(member / "param.pod", member / "coefficients.pod",
                                      name=f"pod-member-{m}"))

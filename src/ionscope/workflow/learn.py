@@ -75,6 +75,8 @@ class ExploreSpec(BaseModel):
     crystal: str | None = Field(None, description="bundled crystal name or CIF")
     structure: Path | None = Field(None, description="extxyz/traj/CIF start structure")
     repeat: tuple[int, int, int] = (1, 1, 1)
+    volume: float = Field(1.0, gt=0.5, lt=1.5, description="isotropic volume factor of the start "
+                          "(an equation of state at finite T: the data hold one volume per crystal)")
     T: float = Field(gt=0, le=5000)
     ps: float = Field(gt=0)
     P: float | None = Field(None, description="bar; NPT when given, NVT otherwise")
@@ -87,6 +89,7 @@ class ExploreSpec(BaseModel):
             atoms = crystal_supercell(self.crystal, repeat=self.repeat)
         else:
             atoms = ase_read(self.structure).repeat(self.repeat)
+        atoms.set_cell(atoms.cell * self.volume ** (1 / 3), scale_atoms=True)
         return ExploreTask(self.name, atoms, self.T, self.ps, self.P, self.dump_every_ps)
 
 
@@ -98,6 +101,8 @@ class LearnPlan(BaseModel):
     iterations: int = Field(1, ge=1)
     members: int = Field(4, ge=2)
     pod_preset: str = "fast"
+    cutoffs: list[float] | None = Field(None, description="Å, one per member: members differ in "
+                                        "cutoff as well as in their bootstrap data")
     stride: int = Field(3, ge=1)
     dft_preset: str = "lips-pbe-d3"
     mpi: int = Field(1, ge=1)
@@ -120,6 +125,8 @@ class LearnPlan(BaseModel):
             plan = cls.model_validate(tomllib.loads(path.read_text()))
         except (tomllib.TOMLDecodeError, ValidationError) as exc:
             raise ValueError(f"{path}: {exc}") from None
+        if plan.cutoffs is not None and len(plan.cutoffs) != plan.members:
+            raise ValueError(f"{path}: {len(plan.cutoffs)} cutoffs for {plan.members} members")
         if plan.trust_hi <= plan.trust_lo:
             raise ValueError(f"{path}: trust_hi ({plan.trust_hi}) must exceed trust_lo "
                              f"({plan.trust_lo})")
@@ -135,7 +142,7 @@ def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
     workdir = Path(workdir)
     systems = [s for d in plan.data for s in find_systems(d)]
     refit = partial(pod_committee, n_members=plan.members, preset=plan.pod_preset,
-                    stride=plan.stride)
+                    stride=plan.stride, cutoffs=plan.cutoffs)
     start = workdir / "committee-0" / "members.json"
     if start.exists():
         members = _load_members(start)
