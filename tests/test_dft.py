@@ -99,8 +99,10 @@ def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
     # the second frame started from the first one's wavefunction
     assert "WFN_RESTART_FILE_NAME" in (out / "work" / "frame-00001" / "cp2k.inp").read_text()
     energies = np.load(out / "set.000" / "energy.npy")
+    written = (out / "labels.json").read_bytes()
     again = label_frames(frames, out, TINY, progress=False)
-    assert again.reused == 2
+    assert again.reused == 2 and again.labelled == [0, 1]
+    assert (out / "labels.json").read_bytes() == written       # nothing new: nothing rewritten
     np.testing.assert_array_equal(np.load(out / "set.000" / "energy.npy"), energies)
     # a changed frame is recomputed, the unchanged one reused
     frames[1] = li2s(0.12, seed=2)
