@@ -45,7 +45,7 @@ def main() -> None:
     from ionscope.potential import bundled_potential, deepmd_potential
     from ionscope.potential import deepmd as dp
 
-    systems = [Path(args.data) / s for s in ("beta-Li3PS4", "glass-iter0-000")]
+    systems = [Path(args.data).resolve() / s for s in ("beta-Li3PS4", "glass-iter0-000")]
     os.environ.update(OMP_NUM_THREADS="1", DP_INTRA_OP_PARALLELISM_THREADS="1",
                       DP_INTER_OP_PARALLELISM_THREADS="1")
     rows = []

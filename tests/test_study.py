@@ -66,9 +66,17 @@ def _write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
 def test_bundled_study_files_are_valid():
     from ionscope.workflow.demo import STUDIES
 
-    for path in STUDIES.glob("*.toml"):
+    validation = Path(__file__).resolve().parents[1] / "validation" / "study" / "study.toml"
+    for path in [*STUDIES.glob("*.toml"), validation]:
         study = load_study(path)
         assert study.systems and study.md.temperatures == sorted(study.md.temperatures)
+    study = load_study(validation)        # issue #15: the protocol of Chen et al. (2025)
+    assert len(study.md.temperatures) >= 5 and min(study.md.temperatures) >= 500
+    assert max(study.md.temperatures) <= 1000 and study.md.production_ps >= 200
+    sizes = {s.kind: s for s in study.systems}
+    assert sizes["crystal"].atoms == sizes["glass"].atoms == 768
+    assert np.prod(sizes["glass-ceramic"].repeat) * 32 >= 1536
+    assert sizes["glass"].melt_quench.cool_rate <= 10 and sizes["glass"].melt_quench.ensemble == "npt"
 
 
 @pytest.mark.parametrize("edit, key, shown", [
