@@ -48,19 +48,23 @@ def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(share
         np.save(data / "set.000" / path.name, np.load(path)[:40])
     members = pod_committee([data], tmp_path / "committee", seed=1, n_members=2, stride=2)
     atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
-    tasks = [ExploreTask("li2s-600K", atoms, T=600, ps=0.5, dump_every_ps=0.1)]
+    tasks = [ExploreTask("li2s-600K", atoms, T=600, ps=0.5, dump_every_ps=0.1),
+             ExploreTask("li2s-900K", atoms, T=900, ps=0.5, dump_every_ps=0.1)]
     settings = LearnSettings(trust_lo=0.0, trust_hi=50.0, max_select=1, seed=2)
     rows = learn(tasks, members, lambda s, w, seed: pod_committee(s, w, seed, n_members=2, stride=2),
                  [data], tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
     row = rows[0]
-    assert (row["explored"], row["selected"], row["labelled"], row["label_failures"]) == (5, 1, 1, 0)
-    assert row["accurate"] + row["candidate"] + row["failed"] == 5
+    assert (row["explored"], row["selected"], row["labelled"], row["label_failures"]) == (10, 2, 2, 0)
+    assert row["accurate"] + row["candidate"] + row["failed"] == 10
+    # the second task (same atoms) starts from the first one's converged wavefunction
+    second = (tmp_path / "loop" / "iter-000" / "dft" / "li2s-900K" / "frame-00000" / "cp2k.inp")
+    assert "li2s-600K" in second.read_text() and "WFN_RESTART_FILE_NAME" in second.read_text()
     assert np.isfinite(row["force_rmse_before"]) and np.isfinite(row["force_rmse_after"])
     labels = tmp_path / "loop" / "labels" / "iter-000-li2s-600K"
     assert np.load(labels / "set.000" / "force.npy").shape == (1, 36)
     with open(tmp_path / "loop" / "iterations.csv") as handle:
         table = list(csv.DictReader(handle))
-    assert table[0]["labelled"] == "1"
+    assert table[0]["labelled"] == "2"
     # a rerun resumes: nothing is explored, labelled or fitted again
     stamp = (labels / "labels.json").stat().st_mtime_ns
     again = learn(tasks, members, lambda *a: pytest.fail("refit ran again"), [data],

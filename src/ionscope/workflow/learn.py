@@ -7,7 +7,8 @@ studies visit; compute the committee's force deviation on every explored frame,
 
 **select** the frames with ``trust_lo ≤ ε_F < trust_hi`` (below: already known; above: unphysical,
 the model has left the data), at most ``max_select`` per exploration task, spread over the run;
-**label** them with CP2K (:func:`ionscope.dft.label_frames`); **refit** the committee on the data
+**label** them with CP2K (:func:`ionscope.dft.label_frames`; a task's first frame starts from the
+wavefunction of an earlier task with the same atoms); **refit** the committee on the data
 plus every label so far. Every phase writes its result before the next starts, so a killed loop
 resumes where it stopped; ``iterations.csv`` has one row per iteration (explored, accurate,
 candidate, failed, selected, labelled, label failures, committee force error on the new labels
@@ -224,11 +225,17 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
             f"eV/Å, {len(chosen)} selected")
     new_systems, n_labelled, n_failed = [], 0, 0
     new_frames = []
+    wavefunctions: dict[tuple, Path] = {}    # last converged wavefunction per list of atoms
     for name, frames in picked.items():
         out = workdir / "labels" / f"iter-{k:03d}-{name}"
+        atoms_list = tuple(frames[0].get_chemical_symbols())
         report = label_frames(frames, out, dft, mpi=settings.mpi, timeout=settings.timeout,
                               workdir=it / "dft" / name, progress=False,
-                              sources=[f"iter {k} {name}"] * len(frames))
+                              sources=[f"iter {k} {name}"] * len(frames),
+                              guess_wfn=wavefunctions.get(atoms_list))
+        last = it / "dft" / name / f"frame-{len(frames) - 1:05d}" / "frame-RESTART.wfn"
+        if last.exists():    # tasks that share the atoms (a crystal at several T and volumes)
+            wavefunctions[atoms_list] = last     # start from it: 12-17 SCF steps instead of 40-70
         n_labelled += len(report.labelled)
         n_failed += len(report.failed)
         if report.labelled:
