@@ -116,6 +116,13 @@ def test_failed_frames_are_reported_and_never_stored(tmp_path):
     report = label_frames([li2s(0.1)], tmp_path / "bad", unconverged, progress=False)
     assert report.labelled == [] and "SCF did not converge" in report.failed[0]
     assert not (tmp_path / "bad" / "set.000").exists()
+    # a retry in the same folder (CP2K appends to an existing cp2k.out) reads its own run only
+    atoms = li2s(0.1)
+    folder = tmp_path / "bad" / "work" / "frame-00000"
+    retry = run_single_point(folder, atoms.get_chemical_symbols(), atoms.positions,
+                             atoms.cell.array, TINY)
+    assert np.isfinite(retry.energy) and retry.scf_steps > 2
+    assert (folder / "cp2k.out").read_text().count("PROGRAM STARTED AT") == 1
     timed_out = label_frames([li2s(0.1)], tmp_path / "slow", TINY, timeout=0.5, progress=False)
     assert "timed out" in timed_out.failed[0]
     meta = json.loads((tmp_path / "slow" / "labels.json").read_text())

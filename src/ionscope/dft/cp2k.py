@@ -220,6 +220,7 @@ def run_single_point(workdir: str | os.PathLike, symbols, positions, cell,
     with atomic_write(workdir / "cp2k.inp") as handle:
         handle.write(render_input(symbols, positions, cell, settings, restart_wfn=restart_wfn))
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    (workdir / "cp2k.out").unlink(missing_ok=True)   # CP2K appends to an existing output file
     with open(workdir / "cp2k.log", "w") as log:
         process = subprocess.Popen([*cp2k_command(mpi), "-i", "cp2k.inp", "-o", "cp2k.out"],
                                    cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env,
