@@ -68,6 +68,26 @@ def test_split_systems_is_per_system_and_stable(tmp_path):
         find_systems(tmp_path / "empty")
 
 
+def test_split_takes_several_folders_and_keeps_short_label_systems_for_training(tmp_path):
+    """Curated data plus CP2K labels: systems are named by folder; a system of fewer than
+    TRAIN_ONLY_BELOW frames (an equation of state, a loop's labels) goes to training whole."""
+    pytest.importorskip("dpdata")
+    from ionscope.potential.dataset import TRAIN_ONLY_BELOW
+
+    _fake_system(tmp_path / "curated" / "a", 200, seed=1)
+    _fake_system(tmp_path / "labels" / "eos", TRAIN_ONLY_BELOW - 3, seed=2)
+    _fake_system(tmp_path / "labels" / "md", TRAIN_ONLY_BELOW, seed=3)
+    split = split_systems([tmp_path / "curated", tmp_path / "labels"], tmp_path / "s", seed=3)
+    rows = {r["system"]: r for r in split.table}
+    assert set(rows) == {"curated__a", "labels__eos", "labels__md"}
+    assert (rows["labels__eos"]["train"], rows["labels__eos"]["valid"]) == (TRAIN_ONLY_BELOW - 3, 0)
+    assert rows["labels__md"]["valid"] > 0 and rows["curated__a"]["valid"] >= 20
+    assert tmp_path / "s" / "train" / "labels__eos" in split.train_dirs
+    assert not (tmp_path / "s" / "valid" / "labels__eos").exists()
+    # one folder keeps the plain system names (the splits of the bundled models)
+    assert [r["system"] for r in split_systems(tmp_path / "curated", tmp_path / "t").table] == ["a"]
+
+
 def test_paper_preset_is_the_published_architecture():
     config = deepmd_input(["t"], ["v"], preset="paper", steps=1000, seed=7)
     d, f = config["model"]["descriptor"], config["model"]["fitting_net"]

@@ -97,6 +97,13 @@ def provenance(inputs: dict[str, Any] | None = None, parameters: dict[str, Any] 
     }
 
 
+def data_inputs(folders: list) -> dict[str, Any]:
+    """``inputs`` of :func:`provenance` for one data folder (``data``) or several (``data-0``, …)."""
+    if len(folders) == 1:
+        return {"data": folders[0]}
+    return {f"data-{i}": folder for i, folder in enumerate(folders)}
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically, converting NumPy scalars and arrays."""
     with atomic_write(path) as handle:

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                description="Split the DFT data per system into time blocks, "
                                "train a DeePMD model, freeze and compress it, and validate it "
                                "on the held-out frames of every system.")
-    train.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
+    train.add_argument("--data", required=True, type=Path, nargs="+",
+                       help="directories of DeePMD npy systems (e.g. curated data and CP2K labels)")
     train.add_argument("--workdir", required=True, type=Path, help="output directory")
     train.add_argument("--kind", choices=["deepmd", "pod"], default="deepmd",
                        help="deepmd (reference) or pod (fast linear POD fitted by LAMMPS fitpod)")

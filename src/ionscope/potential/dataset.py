@@ -4,6 +4,9 @@ AIMD frames are correlated in time, so a random frame split leaks training infor
 validation. Every system is cut into contiguous blocks; whole blocks go to validation (at least
 ``valid_fraction`` of each system's frames) and ``gap`` frames on each side of a validation block
 are dropped from training, so no validation frame is a time neighbour of a training frame.
+Systems of fewer than ``TRAIN_ONLY_BELOW`` frames (CP2K labels: an equation of state, the few
+frames a learning iteration picks) are not time series and too small to hold a part out: they
+go to training whole.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from ..provenance import write_json
+
+TRAIN_ONLY_BELOW = 10
 
 
 def find_systems(root: str | Path) -> list[Path]:
@@ -65,26 +71,37 @@ def block_split(n_frames: int, valid_fraction: float, block_size: int, gap: int,
     return train, valid
 
 
-def split_systems(root: str | Path, out_dir: str | Path, valid_fraction: float = 0.1,
-                  block_size: int = 50, gap: int = 5, seed: int = 0) -> SplitSummary:
-    """Split every system below ``root`` into ``out_dir/train/NAME`` and ``out_dir/valid/NAME``.
+def split_systems(root: str | Path | Sequence[str | Path], out_dir: str | Path,
+                  valid_fraction: float = 0.1, block_size: int = 50, gap: int = 5,
+                  seed: int = 0) -> SplitSummary:
+    """Split every system below ``root`` (one folder or several) into ``out_dir/train/NAME`` and
+    ``out_dir/valid/NAME``; with several folders NAME starts with the folder's name.
 
     The random block choice of a system depends only on ``seed`` and the system's name, so adding
     a system does not change the split of the others. A ``split.json`` records the frame indices.
     """
     import dpdata
 
+    roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
     out_dir = Path(out_dir)
     summary = SplitSummary()
-    record = {"root": str(root), "valid_fraction": valid_fraction, "block_size": block_size,
-              "gap": gap, "seed": seed, "systems": {}}
-    for system_dir in find_systems(root):
-        name = system_dir.relative_to(root).as_posix().replace("/", "__") or system_dir.name
+    record = {"root": [str(r) for r in roots] if len(roots) > 1 else str(roots[0]),
+              "valid_fraction": valid_fraction, "block_size": block_size, "gap": gap,
+              "seed": seed, "train_only_below": TRAIN_ONLY_BELOW, "systems": {}}
+    for top, system_dir in ((r, d) for r in roots for d in find_systems(r)):
+        name = system_dir.relative_to(top).as_posix().replace("/", "__") or system_dir.name
+        if len(roots) > 1:
+            name = f"{top.name}__{name}"
         system = dpdata.LabeledSystem(str(system_dir), fmt="deepmd/npy")
         rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-        train, valid = block_split(len(system), valid_fraction, block_size, gap, rng)
+        if len(system) < TRAIN_ONLY_BELOW:
+            train, valid = np.arange(len(system)), np.arange(0)
+        else:
+            train, valid = block_split(len(system), valid_fraction, block_size, gap, rng)
         for side, idx, dirs in (("train", train, summary.train_dirs),
                                 ("valid", valid, summary.valid_dirs)):
+            if not len(idx):
+                continue
             target = out_dir / side / name
             system.sub_system(idx).to("deepmd/npy", str(target), set_size=len(idx))
             dirs.append(target)

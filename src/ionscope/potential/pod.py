@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io.deepmd_npy import load_system
-from ..provenance import atomic_path, provenance, sha256_file, task_seed, write_json
+from ..provenance import atomic_path, data_inputs, provenance, sha256_file, task_seed, write_json
 from .dataset import split_systems
 from .lammps_eval import evaluate_lammps, lammps_executable
 from .model import PODPotential, pod_potential
@@ -147,7 +147,8 @@ def _fitpod_errors(path: Path) -> dict:
     return errors
 
 
-def train_pod(data: str | Path, workdir: str | Path, preset: str = "fast", stride: int = 3,
+def train_pod(data: str | Path | list[str | Path], workdir: str | Path, preset: str = "fast",
+              stride: int = 3,
               split_seed: int = 0, valid_fraction: float = 0.1, progress: bool = False) -> dict:
     """Split (the same time-block split as :func:`ionscope.potential.workflow.train_deepmd` for
     equal seeds), fit POD on every ``stride``-th training frame, validate on all validation
@@ -155,14 +156,14 @@ def train_pod(data: str | Path, workdir: str | Path, preset: str = "fast", strid
     ``validation/`` and ``provenance.json`` in ``workdir``."""
 
     workdir = Path(workdir).resolve()
-    split = split_systems(Path(data).resolve(), workdir / "split", valid_fraction=valid_fraction,
-                          seed=split_seed)
+    roots = [Path(d).resolve() for d in ([data] if isinstance(data, (str, Path)) else data)]
+    split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
     species = load_system(split.train_dirs[0])["type_map"]
     fit = fit_pod(split.train_dirs, workdir, species, preset=preset, stride=stride)
     potential = pod_potential(workdir / "param.pod", workdir / "coefficients.pod", name="pod")
     result = evaluate_lammps(potential, split.valid_dirs, progress=progress)
     write_validation(result, workdir / "validation")
-    record = provenance(inputs={"data": data},
+    record = provenance(inputs=data_inputs(roots),
                         parameters={"preset": preset, "stride": stride, "split_seed": split_seed,
                                     "valid_fraction": valid_fraction},
                         fit=fit, split=split.table, overall=result["overall"])

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..provenance import provenance, write_json
+from ..provenance import data_inputs, provenance, write_json
 from . import deepmd
 from .dataset import split_systems
 from .validation import write_validation
 
 
-def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
+def train_deepmd(data: str | Path | list[str | Path], workdir: str | Path, preset: str = "paper",
                  steps: int = 100_000, seed: int = 1, split_seed: int = 0,
                  valid_fraction: float = 0.1, skip_neighbor_stat: bool = False,
                  compress: bool = True, restart: bool = False) -> dict:
-    """Train a DeePMD model on every system below ``data`` and validate it per system.
+    """Train a DeePMD model on every system below ``data`` (one folder or several: e.g. the
+    curated data and ionscope's CP2K labels) and validate it per system.
 
     Products in ``workdir``: ``split/`` (train/valid systems and ``split.json``), ``train/``
     (DeePMD's own files), ``frozen.pth``, ``compressed.pth`` and ``validation/`` (table, JSON
@@ -23,7 +24,8 @@ def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
     where it stopped: a finished training or compression is not repeated.
     """
     workdir = Path(workdir).resolve()   # dp runs inside workdir/train: no relative paths
-    split = split_systems(Path(data).resolve(), workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
+    split = split_systems(_resolved(data), workdir / "split", valid_fraction=valid_fraction,
+                          seed=split_seed)
     config = deepmd.deepmd_input(split.train_dirs, split.valid_dirs, preset=preset, steps=steps,
                                  seed=seed)
     frozen = workdir / "frozen.pth"
@@ -39,7 +41,7 @@ def train_deepmd(data: str | Path, workdir: str | Path, preset: str = "paper",
                             if skip_neighbor_stat else None)
     result = deepmd.evaluate(model, split.valid_dirs)
     write_validation(result, workdir / "validation")
-    record = provenance(inputs={"data": data},
+    record = provenance(inputs=data_inputs(_resolved(data)),
                         parameters={"preset": preset, "steps": steps, "seed": seed,
                                     "split_seed": split_seed, "valid_fraction": valid_fraction,
                                     "compressed": compress},
@@ -55,3 +57,7 @@ def _finished(train_dir: Path, steps: int) -> bool:
         return False
     lines = [l for l in curve.read_text().splitlines() if l.strip() and not l.startswith("#")]
     return bool(lines) and int(float(lines[-1].split()[0])) >= steps
+
+
+def _resolved(data: str | Path | list[str | Path]) -> list[Path]:
+    return [Path(d).resolve() for d in ([data] if isinstance(data, (str, Path)) else data)]
