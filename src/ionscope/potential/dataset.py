@@ -24,6 +24,11 @@ from ..provenance import write_json
 TRAIN_ONLY_BELOW = 10
 
 
+def data_folders(data: str | Path | Sequence[str | Path]) -> list[Path]:
+    """One data folder or several, as absolute paths (what the trainers accept)."""
+    return [Path(d).resolve() for d in ([data] if isinstance(data, (str, Path)) else data)]
+
+
 def find_systems(root: str | Path) -> list[Path]:
     """All DeePMD npy systems (directories holding ``type.raw``) below ``root``, sorted."""
     root = Path(root)
@@ -82,7 +87,7 @@ def split_systems(root: str | Path | Sequence[str | Path], out_dir: str | Path,
     """
     import dpdata
 
-    roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    roots = data_folders(root)
     out_dir = Path(out_dir)
     summary = SplitSummary()
     record = {"root": [str(r) for r in roots] if len(roots) > 1 else str(roots[0]),

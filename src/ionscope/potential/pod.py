@@ -21,7 +21,7 @@ import numpy as np
 
 from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, data_inputs, provenance, sha256_file, task_seed, write_json
-from .dataset import split_systems
+from .dataset import data_folders, split_systems
 from .lammps_eval import evaluate_lammps, lammps_executable
 from .model import PODPotential, pod_potential
 from .validation import write_validation
@@ -148,15 +148,15 @@ def _fitpod_errors(path: Path) -> dict:
 
 
 def train_pod(data: str | Path | list[str | Path], workdir: str | Path, preset: str = "fast",
-              stride: int = 3,
-              split_seed: int = 0, valid_fraction: float = 0.1, progress: bool = False) -> dict:
+              stride: int = 3, split_seed: int = 0, valid_fraction: float = 0.1,
+              progress: bool = False) -> dict:
     """Split (the same time-block split as :func:`ionscope.potential.workflow.train_deepmd` for
     equal seeds), fit POD on every ``stride``-th training frame, validate on all validation
     frames through ``pair_style pod`` in LAMMPS. Products: ``param.pod``, ``coefficients.pod``,
     ``validation/`` and ``provenance.json`` in ``workdir``."""
 
     workdir = Path(workdir).resolve()
-    roots = [Path(d).resolve() for d in ([data] if isinstance(data, (str, Path)) else data)]
+    roots = data_folders(data)
     split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
     species = load_system(split.train_dirs[0])["type_map"]
     fit = fit_pod(split.train_dirs, workdir, species, preset=preset, stride=stride)

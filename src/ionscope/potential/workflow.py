@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..provenance import data_inputs, provenance, write_json
 from . import deepmd
-from .dataset import split_systems
+from .dataset import data_folders, split_systems
 from .validation import write_validation
 
 
@@ -24,8 +24,8 @@ def train_deepmd(data: str | Path | list[str | Path], workdir: str | Path, prese
     where it stopped: a finished training or compression is not repeated.
     """
     workdir = Path(workdir).resolve()   # dp runs inside workdir/train: no relative paths
-    split = split_systems(_resolved(data), workdir / "split", valid_fraction=valid_fraction,
-                          seed=split_seed)
+    roots = data_folders(data)
+    split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
     config = deepmd.deepmd_input(split.train_dirs, split.valid_dirs, preset=preset, steps=steps,
                                  seed=seed)
     frozen = workdir / "frozen.pth"
@@ -41,7 +41,7 @@ def train_deepmd(data: str | Path | list[str | Path], workdir: str | Path, prese
                             if skip_neighbor_stat else None)
     result = deepmd.evaluate(model, split.valid_dirs)
     write_validation(result, workdir / "validation")
-    record = provenance(inputs=data_inputs(_resolved(data)),
+    record = provenance(inputs=data_inputs(roots),
                         parameters={"preset": preset, "steps": steps, "seed": seed,
                                     "split_seed": split_seed, "valid_fraction": valid_fraction,
                                     "compressed": compress},
@@ -57,7 +57,3 @@ def _finished(train_dir: Path, steps: int) -> bool:
         return False
     lines = [l for l in curve.read_text().splitlines() if l.strip() and not l.startswith("#")]
     return bool(lines) and int(float(lines[-1].split()[0])) >= steps
-
-
-def _resolved(data: str | Path | list[str | Path]) -> list[Path]:
-    return [Path(d).resolve() for d in ([data] if isinstance(data, (str, Path)) else data)]
