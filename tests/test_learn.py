@@ -10,7 +10,8 @@ import pytest
 from ase.build import bulk
 
 from ionscope.potential.pod import bootstrap_system, pod_committee
-from ionscope.workflow.learn import ExploreTask, LearnSettings, learn, select
+from ionscope.workflow.learn import (ExploreTask, LearnSettings, _earlier_wavefunctions, learn,
+                                     select)
 
 from test_dft import TINY, needs_cp2k
 
@@ -70,6 +71,23 @@ def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(share
     again = learn(tasks, members, lambda *a: pytest.fail("refit ran again"), [data],
                   tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
     assert len(again) == 1 and (labels / "labels.json").stat().st_mtime_ns == stamp
+
+
+def test_a_later_iteration_starts_from_the_last_wavefunction_of_the_same_atoms(tmp_path):
+    li2s = bulk("Li2S", "fluorite", a=5.708, cubic=True)
+    tasks = [ExploreTask("a", li2s, T=600, ps=1), ExploreTask("b", li2s * (2, 1, 1), T=600, ps=1),
+             ExploreTask("c", li2s, T=900, ps=1)]
+    for j, name, frame in [(0, "a", 1), (0, "c", 0), (1, "a", 0), (1, "b", 2)]:
+        wfn = tmp_path / f"iter-{j:03d}" / "dft" / name / f"frame-{frame:05d}" / "frame-RESTART.wfn"
+        wfn.parent.mkdir(parents=True)
+        wfn.write_bytes(b"")
+    assert _earlier_wavefunctions(tmp_path, 0, tasks) == {}
+    first = _earlier_wavefunctions(tmp_path, 1, tasks)    # "c" ran after "a" in iteration 0
+    assert first == {tuple(li2s.get_chemical_symbols()):
+                     tmp_path / "iter-000/dft/c/frame-00000/frame-RESTART.wfn"}
+    second = _earlier_wavefunctions(tmp_path, 2, tasks)
+    assert second[tuple(li2s.get_chemical_symbols())].parts[-5:-2] == ("iter-001", "dft", "a")
+    assert second[tuple((li2s * (2, 1, 1)).get_chemical_symbols())].parts[-3] == "b"
 
 
 def test_learning_plan_is_validated_with_file_and_key(tmp_path):
