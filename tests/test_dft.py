@@ -80,7 +80,8 @@ def test_cp2k_d3_difference_equals_analytic_d3(tmp_path):
 def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
     frames = [li2s(0.05, seed=1), li2s(0.10, seed=2)]
     out = tmp_path / "li2s"
-    report = label_frames(frames, out, TINY, sources=["a", "b"], progress=False)
+    with pytest.warns(UserWarning, match="only 5.7 Å wide"):   # Γ only in a 5.7 Å cell
+        report = label_frames(frames, out, TINY, sources=["a", "b"], progress=False)
     assert report.labelled == [0, 1] and not report.failed and report.reused == 0
     traj = open_trajectory(out)
     assert traj.n_frames == 2 and list(traj.symbols) == frames[0].get_chemical_symbols()
@@ -96,6 +97,7 @@ def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
     meta = json.loads((out / "labels.json").read_text())
     assert meta["level_of_theory"] == "PBE" and meta["parameters"]["settings"]["cutoff"] == 150
     assert [f["source"] for f in meta["frames"]] == ["a", "b"]
+    assert meta["parameters"]["kpoint_grid_frame_0"] == [1, 1, 1]
     # the second frame started from the first one's wavefunction
     assert "WFN_RESTART_FILE_NAME" in (out / "work" / "frame-00001" / "cp2k.inp").read_text()
     energies = np.load(out / "set.000" / "energy.npy")
@@ -255,3 +257,54 @@ def test_level_evidence_reads_frames_of_every_set(tmp_path):
     evidence = level_evidence(stored, relabelled)
     assert evidence.frames == 1 and evidence.atoms == n
     assert evidence.energy_vs_pbe == 0 and evidence.force_vs_pbe == 0 and evidence.level == "PBE"
+
+
+def test_kpoint_grid_is_the_smallest_supercell_at_least_as_wide():
+    from ionscope.dft.cp2k import gamma_centred_kpoints, render_input, restart_suffix
+
+    beta32 = np.diag([12.819, 8.22, 6.1235])
+    assert get_preset("lips-pbe-d3").kpoint_grid(beta32) == (1, 1, 1)       # the data: Γ only
+    assert get_preset("lips-pbe-d3-12A").kpoint_grid(beta32) == (1, 2, 2)
+    primitive = bulk("Li2S", "fluorite", a=5.708).cell.array               # widths a/√3 = 3.30 Å
+    assert TINY.model_copy(update={"supercell_width": 6.0}).kpoint_grid(primitive) == (2, 2, 2)
+    assert TINY.model_copy(update={"supercell_width": 6.7}).kpoint_grid(primitive) == (3, 3, 3)
+    # time reversal merges k and −k: 0 and 1/2 stand alone, 1/3 stands for 2/3
+    points = gamma_centred_kpoints((3, 1, 2))
+    assert sum(w for _, w in points) == 6 and len(points) == 4
+    weights = {tuple(np.round(k, 4)): w for k, w in points}
+    assert weights[(0.3333, 0.0, 0.0)] == 2 and weights[(0.0, 0.0, 0.5)] == 1
+    # a k-point input diagonalises (OT is Γ only) and never restarts from a Γ wavefunction
+    atoms = li2s()
+    kp = TINY.model_copy(update={"supercell_width": 10.0})
+    text = render_input(atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, kp,
+                        restart_wfn="elsewhere/frame-RESTART.wfn")
+    assert "&KPOINTS" in text and "&DIAGONALIZATION" in text and "&OT" not in text
+    assert text.count("KPOINT ") == 8 and "SCF_GUESS ATOMIC" in text
+    assert restart_suffix((1, 1, 1)) == ".wfn" and restart_suffix((1, 2, 1)) == ".kp"
+    gamma = render_input(atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, TINY)
+    assert "&KPOINTS" not in gamma and "&OT" in gamma
+
+
+@needs_cp2k
+def test_kpoints_give_the_supercell_label(tmp_path):
+    """A rattled 3-atom Li2S cell on a 1×1×2 Γ-centred grid = its 6-atom supercell at Γ."""
+    cell = bulk("Li2S", "fluorite", a=5.708)
+    vectors = cell.cell.array.copy()
+    vectors[2] *= 0.8                   # widths 3.30, 3.30, 2.64 Å: only the third axis doubles
+    cell.set_cell(vectors, scale_atoms=True)
+    cell.rattle(0.1, seed=3)
+    settings = TINY.model_copy(update={"supercell_width": 3.0})
+    assert settings.kpoint_grid(cell.cell.array) == (1, 1, 2)
+    small = run_single_point(tmp_path / "k", cell.get_chemical_symbols(), cell.positions,
+                             cell.cell.array, settings)
+    big = cell * (1, 1, 2)
+    assert settings.kpoint_grid(big.cell.array) == (1, 1, 1)
+    ref = run_single_point(tmp_path / "gamma", big.get_chemical_symbols(), big.positions,
+                           big.cell.array, settings)
+    assert (tmp_path / "k" / "frame-RESTART.kp").exists()
+    # equal up to the real-space grids, which CP2K sizes per cell (at 500 Ry on β-Li3PS4:
+    # 0.001 meV/atom, 0.05 meV/Å); Γ only in the small cell is far off
+    assert abs(small.energy / 3 - ref.energy / 6) < 2e-3                    # eV/atom
+    np.testing.assert_allclose(np.tile(small.forces, (2, 1)), ref.forces, atol=5e-3)   # eV/Å
+    np.testing.assert_allclose(small.virial / 3, ref.virial / 6, rtol=1e-2, atol=5e-3)  # 150 Ry
+    assert np.abs(small.forces).max() > 0.05                               # not zero by symmetry

@@ -5,11 +5,12 @@
 and ``curate`` (one level of theory across a data set).
 """
 
-from .cp2k import CP2KError, SinglePoint, run_single_point
+from .cp2k import CP2KError, SinglePoint, restart_file, run_single_point
 from .curate import LIPS_DFT_LEVELS, curate
 from .d3 import d3_terms
 from .label import label_frames, read_labels
 from .settings import PRESETS, CP2KSettings, get_preset
 
 __all__ = ["CP2KError", "CP2KSettings", "LIPS_DFT_LEVELS", "PRESETS", "SinglePoint", "curate",
-           "d3_terms", "get_preset", "label_frames", "read_labels", "run_single_point"]
+           "d3_terms", "get_preset", "label_frames", "read_labels", "restart_file",
+           "run_single_point"]

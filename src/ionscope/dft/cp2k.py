@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,9 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
     """The CP2K input of an energy + forces + analytical stress single point of one frame."""
     settings.check_species(symbols)
     cell = np.asarray(cell, float)
+    grid = settings.kpoint_grid(cell)
+    if restart_wfn is not None and Path(restart_wfn).suffix != restart_suffix(grid):
+        restart_wfn = None          # a Γ wavefunction cannot start a k-point run, nor vice versa
     guess = "RESTART" if restart_wfn is not None else "ATOMIC"
     wfn = (f"\n    WFN_RESTART_FILE_NAME {Path(restart_wfn).resolve()}"
            if restart_wfn is not None else "")
@@ -71,6 +75,35 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
                        for s, (x, y, z) in zip(symbols, np.asarray(positions, float)))
     vec = "\n".join(f"      {name} {a:.10f} {b:.10f} {c:.10f}"
                     for name, (a, b, c) in zip("ABC", cell))
+    if grid == (1, 1, 1):       # Γ only: orbital transformation, as the stored data
+        solver = f"""
+      &OT
+        MINIMIZER DIIS
+        PRECONDITIONER FULL_SINGLE_INVERSE
+      &END OT
+      &OUTER_SCF
+        EPS_SCF {settings.eps_scf:g}
+        MAX_SCF {settings.max_outer_scf}
+      &END OUTER_SCF"""
+        kpoints = ""
+    else:                       # k-points need diagonalisation (OT is Γ only)
+        solver = """
+      &DIAGONALIZATION
+        ALGORITHM STANDARD
+      &END DIAGONALIZATION
+      &MIXING
+        METHOD BROYDEN_MIXING
+        ALPHA 0.4
+        NBROYDEN 8
+      &END MIXING"""
+        points = "".join(f"\n      KPOINT {k[0]:.10f} {k[1]:.10f} {k[2]:.10f} {w}"
+                         for k, w in gamma_centred_kpoints(grid))
+        kpoints = f"""
+    &KPOINTS
+      SCHEME GENERAL{points}
+      SYMMETRY .FALSE.
+      FULL_GRID .FALSE.
+    &END KPOINTS"""
     return f"""&GLOBAL
   PROJECT {project}
   RUN_TYPE ENERGY_FORCE
@@ -81,7 +114,7 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
   STRESS_TENSOR ANALYTICAL
   &DFT
     BASIS_SET_FILE_NAME {settings.basis_file}
-    POTENTIAL_FILE_NAME {settings.pseudopotential_file}{wfn}
+    POTENTIAL_FILE_NAME {settings.pseudopotential_file}{wfn}{kpoints}
     &MGRID
       CUTOFF {settings.cutoff:g}
       REL_CUTOFF {settings.rel_cutoff:g}
@@ -92,15 +125,7 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
     &SCF
       SCF_GUESS {guess}
       EPS_SCF {settings.eps_scf:g}
-      MAX_SCF {settings.max_scf}
-      &OT
-        MINIMIZER DIIS
-        PRECONDITIONER FULL_SINGLE_INVERSE
-      &END OT
-      &OUTER_SCF
-        EPS_SCF {settings.eps_scf:g}
-        MAX_SCF {settings.max_outer_scf}
-      &END OUTER_SCF
+      MAX_SCF {settings.max_scf}{solver}
       &PRINT
         &RESTART
           BACKUP_COPIES 0
@@ -129,6 +154,34 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
   &END PRINT
 &END FORCE_EVAL
 """
+
+
+def gamma_centred_kpoints(grid) -> list[tuple[np.ndarray, int]]:
+    """The points m_i/n_i (reciprocal-lattice units) of a Γ-centred grid with their weights,
+    k and −k merged (time reversal: same energy, forces and stress)."""
+    kept: dict[tuple, int] = {}
+    for m in np.ndindex(*grid):
+        k = tuple(Fraction(mi, ni) for mi, ni in zip(m, grid))
+        partner = tuple((-x) % 1 for x in k)
+        if partner in kept:
+            kept[partner] += 1
+        else:
+            kept[k] = 1
+    return [(np.array([float(x) for x in k]), w) for k, w in kept.items()]
+
+
+def restart_suffix(grid) -> str:
+    """CP2K's restart file suffix: ``.wfn`` for Γ-only runs, ``.kp`` for k-point runs."""
+    return ".wfn" if tuple(grid) == (1, 1, 1) else ".kp"
+
+
+def restart_file(directory: str | os.PathLike) -> Path | None:
+    """The converged wavefunction a finished run in ``directory`` left, if any."""
+    for suffix in (".wfn", ".kp"):
+        path = Path(directory) / f"frame-RESTART{suffix}"
+        if path.exists():
+            return path
+    return None
 
 
 _ENERGY = re.compile(r"ENERGY\| Total FORCE_EVAL \( QS \) energy[^:]*:\s+(\S+)")

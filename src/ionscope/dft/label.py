@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -25,8 +26,9 @@ from ase import Atoms
 from tqdm.auto import tqdm
 
 from ..provenance import atomic_path, provenance, write_json
-from .cp2k import CP2KError, SinglePoint, cp2k_command, parse_output, render_input, run_single_point
-from .settings import CP2KSettings
+from .cp2k import (CP2KError, SinglePoint, cp2k_command, parse_output, render_input, restart_file,
+                   run_single_point)
+from .settings import GAMMA_ONLY_MIN_WIDTH, CP2KSettings, cell_widths
 
 TYPE_MAP = ("Li", "P", "S")
 
@@ -44,7 +46,9 @@ class LabelReport:
 def frame_key(atoms: Atoms, settings: CP2KSettings) -> str:
     """SHA-256 of a frame's species, positions, cell and the settings: a stored label is reused
     only when all of them are unchanged."""
-    digest = hashlib.sha256(settings.model_dump_json().encode())
+    # Γ-only settings hash as before supercell_width existed, so committed labels stay reusable
+    exclude = {"supercell_width"} if not settings.supercell_width else None
+    digest = hashlib.sha256(settings.model_dump_json(exclude=exclude).encode())
     digest.update(" ".join(atoms.get_chemical_symbols()).encode())
     digest.update(np.ascontiguousarray(atoms.positions, float).tobytes())
     digest.update(np.ascontiguousarray(atoms.cell.array, float).tobytes())
@@ -99,7 +103,7 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
     ``{"machine": {...}, "resources": {...}}`` for dpdispatcher (frames then start from the
     atomic guess, in parallel), ``None`` to run here with ``mpi`` ranks per frame. CP2K runs in
     ``workdir`` (default ``OUT/work``), which may be deleted once the system is written.
-    ``guess_wfn``: a CP2K wavefunction (``.wfn``) of a similar frame with the same atoms, for
+    ``guess_wfn``: a CP2K wavefunction (``.wfn``, or ``.kp`` with k-points) of a similar frame with the same atoms, for
     the first SCF run here to start from (later frames start from their predecessor's); the
     converged result does not depend on it, only the number of SCF steps.
     """
@@ -116,6 +120,13 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
         if not atoms.pbc.all() or atoms.cell.rank != 3:
             raise ValueError(f"frame {i}: needs a periodic 3-D cell")
     settings.check_species(symbols, str(out_dir))
+    grid = settings.kpoint_grid(frames[0].cell.array)
+    width = cell_widths(frames[0].cell.array).min()
+    if grid == (1, 1, 1) and width < GAMMA_ONLY_MIN_WIDTH:
+        warnings.warn(f"{out_dir}: the cell is only {width:.1f} Å wide and CP2K settings "
+                      f"{settings.name!r} sample Γ only; at 6-8 Å that puts forces 40-100 meV/Å "
+                      "off the converged ones (docs/dft.md): use a preset with supercell_width, "
+                      "e.g. lips-pbe-d3-12A", stacklevel=2)
     keys = [frame_key(a, settings) for a in frames]
     report = LabelReport(out_dir)
     labels: dict[int, SinglePoint] = {}
@@ -139,7 +150,8 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
         report.labelled = sorted(labels)
         _write_system(out_dir, frames, labels, symbols)
         write_json(out_dir / "labels.json", provenance(
-            parameters={"settings": settings.model_dump(), "mpi": mpi, "timeout_s": timeout},
+            parameters={"settings": settings.model_dump(), "mpi": mpi, "timeout_s": timeout,
+                        "kpoint_grid_frame_0": grid},
             level_of_theory=settings.level_of_theory, program=f"CP2K ({cp2k_command()[0]})",
             frames=[{"index": i, "key": keys[i], "source": (sources[i] if sources else None),
                      "scf_steps": labels[i].scf_steps, "seconds": labels[i].seconds}
@@ -166,8 +178,8 @@ def _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, repor
     bar = tqdm(todo, desc=f"CP2K {settings.level_of_theory}", unit="frame", disable=not progress)
     for i in bar:
         directory = _frame_dir(workdir, i)
-        previous = _frame_dir(workdir, i - 1) / "frame-RESTART.wfn"
-        restart = previous if i > 0 and previous.exists() else guess_wfn
+        previous = restart_file(_frame_dir(workdir, i - 1)) if i > 0 else None
+        restart = previous or guess_wfn
         atoms = frames[i]
         args = (atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, settings)
         try:
