@@ -110,6 +110,18 @@ def test_learning_plan_is_validated_with_file_and_key(tmp_path):
         LearnPlan.load(plan).explore[0].task()
 
 
+def test_bundled_learning_plan_is_valid_and_labels_small_cells_with_kpoints():
+    from pathlib import Path
+
+    from ionscope.dft import get_preset
+    from ionscope.workflow.learn import LearnPlan
+
+    plan = LearnPlan.load(Path(__file__).parents[1] / "validation" / "dft" / "learn.toml")
+    assert get_preset(plan.dft_preset).supercell_width >= 12
+    assert {spec.name for spec in plan.explore} >= {"beta32-300K", "glass32-300K"}
+    assert plan.trust_lo < plan.trust_hi and len(set(plan.cutoffs)) == plan.members
+
+
 def test_learning_plan_takes_one_or_several_data_folders(tmp_path):
     from ionscope.workflow.learn import LearnPlan
 
