@@ -79,7 +79,8 @@ PRESETS: dict[str, CP2KSettings] = {
 """``lips-pbe-d3``: the papers' level (default); ``lips-pbe``: the level of the stored AIMD labels;
 both Γ only, as the stored data (cells 8-20 Å wide). ``lips-pbe-d3-12A``: PBE-D3 with k-points
 as in a ≥ 12 Å supercell, for cells smaller than the data's (Γ only in a 6 Å wide 32-atom
-β-Li3PS4 cell is 104 meV/Å, 16 meV/atom and 2.6 GPa off its 12 Å supercell: docs/dft.md)."""
+β-Li3PS4 cell puts forces 101 meV/Å and stresses 2.9 GPa off, 1×2×2 k-points 6 meV/Å and
+0.03 GPa: docs/dft.md, "Sampling")."""
 
 
 def get_preset(name: str) -> CP2KSettings:
