@@ -6,7 +6,7 @@
 set -euo pipefail
 out=${1:-runs/relabel}
 mkdir -p "$out"
-systems=(validation/dft/learn-labels/iter-0*/ src/ionscope/data/dft/eos-gamma-Li3PS4/
+systems=(validation/dft/loop1-labels/iter-0*/ src/ionscope/data/dft/eos-gamma-Li3PS4/
          src/ionscope/data/dft/eos-glass32/ src/ionscope/data/dft/eos-Li2S/
          src/ionscope/data/dft/eos-beta-Li3PS4/ src/ionscope/data/dft/explore-beta-Li3PS4-600K-1kbar/)
 for system in "${systems[@]}"; do

@@ -1,0 +1,34 @@
+"""The CP2K labels committed with ionscope: complete, at PBE-D3(0), and sampled as a ≥ 10 Å cell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ionscope.dft import CP2KSettings
+from ionscope.dft.settings import GAMMA_ONLY_MIN_WIDTH, cell_widths
+from ionscope.potential.dataset import find_systems
+
+ROOT = Path(__file__).parents[1]
+LABELS = [*find_systems(ROOT / "src" / "ionscope" / "data" / "dft"),
+          *find_systems(ROOT / "validation" / "dft" / "loop1-labels"),
+          *[s for s in (ROOT / "validation" / "dft" / "learn-labels").glob("*/")
+            if (s / "type.raw").exists()]]
+
+
+@pytest.mark.parametrize("system", LABELS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_label_system_is_complete_and_converged_in_sampling(system):
+    meta = json.loads((system / "labels.json").read_text())
+    energy = np.load(system / "set.000" / "energy.npy")
+    assert len(meta["frames"]) == len(energy) > 0
+    assert meta["level_of_theory"] == "PBE-D3(0)"
+    settings = CP2KSettings(**meta["parameters"]["settings"])
+    n_atoms = len((system / "type.raw").read_text().split())
+    for name, shape in [("coord", 3 * n_atoms), ("force", 3 * n_atoms), ("box", 9), ("virial", 9)]:
+        assert np.load(system / "set.000" / f"{name}.npy").shape == (len(energy), shape)
+    for box in np.load(system / "set.000" / "box.npy").reshape(-1, 3, 3):
+        sampled = cell_widths(box) * np.array(settings.kpoint_grid(box))
+        assert sampled.min() >= GAMMA_ONLY_MIN_WIDTH, (system, sampled)
