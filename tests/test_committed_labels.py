@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ionscope.dft import CP2KSettings
+from ionscope.dft import CP2KSettings, read_labels
 from ionscope.dft.settings import GAMMA_ONLY_MIN_WIDTH, cell_widths
+from ionscope.io.deepmd_npy import load_system
 from ionscope.potential.dataset import find_systems
 
 ROOT = Path(__file__).parents[1]
@@ -21,14 +21,15 @@ LABELS = [*find_systems(ROOT / "src" / "ionscope" / "data" / "dft"),
 
 @pytest.mark.parametrize("system", LABELS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_committed_label_system_is_complete_and_converged_in_sampling(system):
-    meta = json.loads((system / "labels.json").read_text())
-    energy = np.load(system / "set.000" / "energy.npy")
+    meta = read_labels(system)
+    data = load_system(system)
+    energy = data["energy"]
     assert len(meta["frames"]) == len(energy) > 0
     assert meta["level_of_theory"] == "PBE-D3(0)"
     settings = CP2KSettings(**meta["parameters"]["settings"])
-    n_atoms = len((system / "type.raw").read_text().split())
+    n_atoms = len(data["types"])
     for name, shape in [("coord", 3 * n_atoms), ("force", 3 * n_atoms), ("box", 9), ("virial", 9)]:
-        assert np.load(system / "set.000" / f"{name}.npy").shape == (len(energy), shape)
-    for box in np.load(system / "set.000" / "box.npy").reshape(-1, 3, 3):
+        assert data[name].shape == (len(energy), shape)
+    for box in data["box"].reshape(-1, 3, 3):
         sampled = cell_widths(box) * np.array(settings.kpoint_grid(box))
         assert sampled.min() >= GAMMA_ONLY_MIN_WIDTH, (system, sampled)

@@ -8,22 +8,23 @@ For every system present in both roots (same frames, same order): RMS difference
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ionscope.dft import read_labels
 from ionscope.dft.cp2k import EV_PER_A3_IN_GPA
+from ionscope.io.deepmd_npy import load_system
 
 
 def load(system: Path):
-    s = system / "set.000"
-    n = len((system / "type.raw").read_text().split())
-    box = np.load(s / "box.npy").reshape(-1, 3, 3)
-    return (np.load(s / "energy.npy") / n, np.load(s / "force.npy").reshape(len(box), n, 3),
-            np.load(s / "virial.npy").reshape(-1, 3, 3), np.abs(np.linalg.det(box)),
-            np.load(s / "coord.npy"))
+    """Energy per atom, forces, virials, volumes and coordinates of a labelled system."""
+    data = load_system(system)
+    n = len(data["types"])
+    box = data["box"].reshape(-1, 3, 3)
+    return (data["energy"] / n, data["force"].reshape(len(box), n, 3),
+            data["virial"].reshape(-1, 3, 3), np.abs(np.linalg.det(box)), data["coord"])
 
 
 def main(gamma_root: str, relabel_root: str) -> None:
@@ -38,8 +39,7 @@ def main(gamma_root: str, relabel_root: str) -> None:
         if xg.shape != xk.shape or not np.allclose(xg, xk, atol=1e-4):
             print(f"| {relabel.name} | frames differ | | | | |")
             continue
-        grid = json.loads((relabel / "labels.json").read_text())["parameters"].get(
-            "kpoint_grid_frame_0")
+        grid = read_labels(relabel)["parameters"].get("kpoint_grid_frame_0")
         dp = np.sqrt(np.mean(np.array([np.diag(a - b) / v * EV_PER_A3_IN_GPA
                                        for a, b, v in zip(vk, vg, vol)]) ** 2, axis=0))
         print(f"| {relabel.name} | {len(eg)} | {'×'.join(map(str, grid or []))} | "

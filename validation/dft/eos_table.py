@@ -15,17 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from ionscope.dft.cp2k import EV_PER_A3_IN_GPA
+from ionscope.io.deepmd_npy import load_system
 
 
 def eos_table(system: Path, v_ref: float | None = None) -> tuple[str, float]:
-    s = system / "set.000"
-    n = len((system / "type.raw").read_text().split())
-    box = np.load(s / "box.npy").reshape(-1, 3, 3)
-    volume = np.abs(np.linalg.det(box))
+    data = load_system(system)
+    n = len(data["types"])
+    volume = np.abs(np.linalg.det(data["box"].reshape(-1, 3, 3)))
     order = np.argsort(volume)
     volume = volume[order]
-    energy = np.load(s / "energy.npy")[order] / n
-    virial = np.load(s / "virial.npy").reshape(-1, 3, 3)[order]
+    energy = data["energy"][order] / n
+    virial = data["virial"].reshape(-1, 3, 3)[order]
     stress = np.array([np.diag(v) / vol * EV_PER_A3_IN_GPA for v, vol in zip(virial, volume)])
     ref = v_ref * n if v_ref else volume[len(volume) // 2]
     lines = ["| V / V_ref | E (eV/atom) | P_xx / P_yy / P_zz (GPa) | mean (GPa) |",

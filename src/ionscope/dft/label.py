@@ -103,9 +103,9 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
     ``{"machine": {...}, "resources": {...}}`` for dpdispatcher (frames then start from the
     atomic guess, in parallel), ``None`` to run here with ``mpi`` ranks per frame. CP2K runs in
     ``workdir`` (default ``OUT/work``), which may be deleted once the system is written.
-    ``guess_wfn``: a CP2K wavefunction (``.wfn``, or ``.kp`` with k-points) of a similar frame with the same atoms, for
-    the first SCF run here to start from (later frames start from their predecessor's); the
-    converged result does not depend on it, only the number of SCF steps.
+    ``guess_wfn``: a CP2K wavefunction (``.wfn``, or ``.kp`` with k-points) of a similar frame
+    with the same atoms, for the first SCF run here to start from (later frames start from their
+    predecessor's); the converged result does not depend on it, only the number of SCF steps.
     """
     out_dir = Path(out_dir).resolve()
     workdir = Path(workdir).resolve() if workdir is not None else out_dir / "work"

@@ -234,7 +234,7 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
                               workdir=it / "dft" / name, progress=False,
                               sources=[f"iter {k} {name}"] * len(frames),
                               guess_wfn=wavefunctions.get(atoms_list))
-        last = restart_file(it / "dft" / name / f"frame-{len(frames) - 1:05d}")
+        last = _last_wavefunction(it / "dft" / name)
         if last is not None:    # tasks that share the atoms (a crystal at several T and volumes)
             wavefunctions[atoms_list] = last     # start from it: 30-35 SCF steps instead of 65-80
         n_labelled += len(report.labelled)
@@ -265,11 +265,16 @@ def _earlier_wavefunctions(workdir: Path, k: int, tasks) -> dict[tuple, Path]:
     found: dict[tuple, Path] = {}
     for j in range(k):
         for task in tasks:
-            wfns = [w for d in sorted((workdir / f"iter-{j:03d}" / "dft" / task.name).glob(
-                "frame-*")) if (w := restart_file(d)) is not None]
-            if wfns:
-                found[tuple(task.atoms.get_chemical_symbols())] = wfns[-1]
+            last = _last_wavefunction(workdir / f"iter-{j:03d}" / "dft" / task.name)
+            if last is not None:
+                found[tuple(task.atoms.get_chemical_symbols())] = last
     return found
+
+
+def _last_wavefunction(task_dft: Path) -> Path | None:
+    """The wavefunction of the last frame of a task's CP2K directory that left one."""
+    wfns = [w for d in sorted(task_dft.glob("frame-*")) if (w := restart_file(d)) is not None]
+    return wfns[-1] if wfns else None
 
 
 def _dump_frames(dump: Path, species, timestep_ps: float) -> list[Atoms]:
