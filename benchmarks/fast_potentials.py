@@ -83,7 +83,7 @@ def main() -> None:
     from ionscope.potential import bundled_potential
     from ionscope.potential.dataset import split_systems
     from ionscope.potential.lammps_eval import evaluate_lammps
-    from ionscope.potential.linear import SnapModel, fit_snap, select_frames
+    from ionscope.potential.linear import LinearModel, fit_linear, select_frames
 
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -114,14 +114,14 @@ def main() -> None:
                 continue
             out = work / "models" / name.replace(" ", "_").replace(",", "").replace("=", "")
             if name not in records:
-                model = fit_snap(snap, selection, weights, regularization=1e-8, members=4, seed=0)
+                model = fit_linear(snap, selection, weights, regularization=1e-8, members=4, seed=0)
                 model.save(out)
                 started = time.perf_counter()
                 result = evaluate_lammps(model.potential(out), valid)
                 records[name] = {"coefficients": snap.n_coefficients, "fit": model.info,
                                  "eval_seconds": time.perf_counter() - started, **summary(result)}
             if "speed" not in records[name]:
-                potential = SnapModel.load(out).potential(out)
+                potential = LinearModel.load(out).potential(out)
                 records[name]["speed"] = measure(potential, 768, args.steps, 1, 1, Path(tmp))
             records_file.write_text(json.dumps(records, indent=1))
             print(name, json.dumps(records[name]["all"]), records[name]["speed"]["ns_per_day"],

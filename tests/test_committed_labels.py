@@ -33,3 +33,30 @@ def test_committed_label_system_is_complete_and_converged_in_sampling(system):
     for box in data["box"].reshape(-1, 3, 3):
         sampled = cell_widths(box) * np.array(settings.kpoint_grid(box))
         assert sampled.min() >= GAMMA_ONLY_MIN_WIDTH, (system, sampled)
+
+
+def test_bundled_thermal_volume_is_recomputed_from_the_committed_labels():
+    """The PBE-D3 density of β-Li3PS4 that the "dft" physics check uses
+    (``dft/beta-Li3PS4-thermal-volume.json``) follows from exactly the committed thermal labels
+    it names: every one of them still there with the same box and virial, none left out, and
+    the plane fit gives the stored volumes again."""
+    import importlib.util
+    import json
+
+    from ionscope.data import data_path
+    from ionscope.provenance import sha256_file
+
+    record = json.loads(data_path("dft/beta-Li3PS4-thermal-volume.json").read_text())
+    spec = importlib.util.spec_from_file_location("thermal_volume",
+                                                  ROOT / "validation" / "dft" / "thermal_volume.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert sorted(record["systems"]) == sorted(d.relative_to(ROOT).as_posix()
+                                               for d in script.label_systems())
+    for path, entry in record["systems"].items():
+        assert sha256_file(ROOT / path / "set.000" / "virial.npy") == entry["virial_sha256"]
+        assert sha256_file(ROOT / path / "set.000" / "box.npy") == entry["box_sha256"]
+    again = script.thermal_volume()
+    for T, v in record["volume_per_atom_A3"].items():
+        assert again["volume_per_atom_A3"][T] == pytest.approx(v, rel=1e-12)
+    assert 0.9 < record["volume_vs_cif"]["300"] < record["volume_vs_cif"]["600"] < 1.05

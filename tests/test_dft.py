@@ -308,3 +308,69 @@ def test_kpoints_give_the_supercell_label(tmp_path):
     np.testing.assert_allclose(np.tile(small.forces, (2, 1)), ref.forces, atol=5e-3)   # eV/Å
     np.testing.assert_allclose(small.virial / 3, ref.virial / 6, rtol=1e-2, atol=5e-3)  # 150 Ry
     assert np.abs(small.forces).max() > 0.05                               # not zero by symmetry
+
+
+def test_equation_of_state_finds_the_zero_of_a_linear_pressure(tmp_path):
+    """Frames of a cubic cell whose virial gives P(V) = 20 GPa (1 − V/V₀), written as a DeePMD
+    system in shuffled order: the zero-pressure volume is V₀ exactly, and the pressures are read
+    back in GPa; a series that never crosses zero is refused."""
+    from ionscope.dft import EquationOfState
+    from ionscope.dft.cp2k import EV_PER_A3_IN_GPA
+
+    v0, n = 1000.0, 4
+    volumes = np.array([1.04, 0.94, 1.0, 0.97, 1.06]) * 900.0       # 846 … 954 Å³, all < V₀
+    volumes = np.append(volumes, 1.05 * v0)                         # one frame past V₀
+    pressure = 20.0 * (1 - volumes / v0)
+    system = tmp_path / "eos"
+    (system / "set.000").mkdir(parents=True)
+    (system / "type.raw").write_text("0\n0\n1\n1\n")
+    (system / "type_map.raw").write_text("Li\nS\n")
+    boxes = np.array([np.eye(3).ravel() * v ** (1 / 3) for v in volumes])
+    np.save(system / "set.000" / "box.npy", boxes)
+    np.save(system / "set.000" / "coord.npy", np.zeros((len(volumes), 3 * n)))
+    np.save(system / "set.000" / "energy.npy", np.zeros(len(volumes)))
+    np.save(system / "set.000" / "force.npy", np.zeros((len(volumes), 3 * n)))
+    virial = np.array([np.eye(3).ravel() * p * v / EV_PER_A3_IN_GPA for p, v in zip(pressure, volumes)])
+    np.save(system / "set.000" / "virial.npy", virial)
+    eos = EquationOfState.from_labels(system)
+    assert np.all(np.diff(eos.volume) > 0)
+    assert np.allclose(eos.pressure, 20.0 * (1 - eos.volume / v0))
+    assert eos.zero_pressure_volume() == pytest.approx(v0, rel=1e-12)
+    np.save(system / "set.000" / "virial.npy", np.abs(virial))
+    with pytest.raises(ValueError, match="do not bracket zero"):
+        EquationOfState.from_labels(system).zero_pressure_volume()
+
+
+def test_thermal_zero_pressure_volume_of_a_known_plane(tmp_path, rng):
+    """Frames at several volumes in two systems at 300 and 600 K whose pressure is the plane
+    P = −25 GPa (v − v₀)/v₀ + 0.004 GPa/K (T − 300) plus noise: the fitted zero at 300 K is v₀
+    within its error, and at 600 K it moves out by v₀·0.004·300/25; no noise gives it exactly."""
+    from ionscope.dft import thermal_zero_pressure_volume
+    from ionscope.dft.cp2k import EV_PER_A3_IN_GPA
+
+    v0, n = 20.0, 4
+
+    def system(name, T, noise):
+        v = v0 * np.linspace(0.95, 1.05, 9)
+        pressure = -25 * (v - v0) / v0 + 0.004 * (T - 300) + noise * rng.normal(size=len(v))
+        path = tmp_path / name
+        (path / "set.000").mkdir(parents=True)
+        (path / "type.raw").write_text("0\n" * n)
+        (path / "type_map.raw").write_text("Li\n")
+        np.save(path / "set.000" / "box.npy", [np.eye(3).ravel() * (x * n) ** (1 / 3) for x in v])
+        np.save(path / "set.000" / "virial.npy",
+                [np.eye(3).ravel() * p * x * n / EV_PER_A3_IN_GPA for p, x in zip(pressure, v)])
+        for key, width in (("coord", 3 * n), ("force", 3 * n)):
+            np.save(path / "set.000" / f"{key}.npy", np.zeros((len(v), width)))
+        np.save(path / "set.000" / "energy.npy", np.zeros(len(v)))
+        return path
+
+    exact = [system("a", 300, 0.0), system("b", 600, 0.0)]
+    shift = v0 * 0.004 * 300 / 25
+    assert thermal_zero_pressure_volume(exact, [300, 600], at=300)[0] == pytest.approx(v0, rel=1e-10)
+    assert thermal_zero_pressure_volume(exact, [300, 600], at=600)[0] == pytest.approx(v0 + shift, rel=1e-10)
+    noisy = [system("c", 300, 0.3), system("d", 600, 0.3)]
+    fitted, err = thermal_zero_pressure_volume(noisy, [300, 600], at=300)
+    assert 0 < err < 0.1 and abs(fitted - v0) < 4 * err
+    with pytest.raises(ValueError, match="temperatures"):
+        thermal_zero_pressure_volume(noisy, [300], at=300)

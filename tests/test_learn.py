@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from ionscope.md import Stage, protocols
+from ionscope.potential import bundled_potential
 from ionscope.potential.pod import bootstrap_system, pod_committee
-from ionscope.workflow.learn import (ExploreTask, LearnSettings, _earlier_wavefunctions, learn,
-                                     select)
+from ionscope.structures import crystal_supercell
+from ionscope.workflow.learn import (ExploreTask, LearnSettings, _earlier_wavefunctions, _explore,
+                                     learn, select)
 
 from test_dft import TINY, needs_cp2k
 
@@ -207,3 +210,21 @@ def test_force_rmse_takes_frames_of_different_sizes():
     own = np.concatenate([committee_forces([potential], [f])[0].ravel() for f in frames])
     assert _force_rmse(potential, frames, own) == pytest.approx(0.0, abs=1e-9)
     assert _force_rmse(potential, frames, own + 0.1) == pytest.approx(0.1, rel=1e-6)
+
+
+def test_an_exploration_that_crashes_keeps_its_frames_before_the_crash_and_is_not_rerun(tmp_path):
+    """β-Li3PS4 at 3000 K with 10 fs steps loses atoms in LAMMPS: the loop selects from the
+    complete frames dumped before that, and a resumed loop reads them instead of running again."""
+    atoms = crystal_supercell("beta-Li3PS4", repeat=(1, 1, 1))
+    stage = Stage(protocols.nvt(3000, 2.0), timestep_fs=10.0, seed=1, dump_every_ps=0.05)
+    folder = tmp_path / "explore"
+    frames, crashed = _explore(folder, stage, bundled_potential("pod-fast"), atoms)
+    assert "Lost atoms" in crashed
+    n_dumped = (folder / "dump.lammpstrj").read_text().count("ITEM: TIMESTEP")
+    assert 0 < len(frames) < n_dumped - 1          # frame 0 and the frames with lost atoms dropped
+    assert all(len(f) == len(atoms) for f in frames)
+    log = folder / "log.lammps"
+    ran = log.stat().st_mtime_ns
+    again, crashed_again = _explore(folder, stage, bundled_potential("pod-fast"), atoms)
+    assert crashed_again == crashed and log.stat().st_mtime_ns == ran
+    assert np.allclose(again[-1].positions, frames[-1].positions)

@@ -1,4 +1,5 @@
-"""SNAP design rows from LAMMPS, the weighted ridge fit, the committee and pair_style snap."""
+"""SNAP and POD design rows from LAMMPS, the weighted ridge fit, the committee, and pair_style
+snap / pod running the fits."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from ionscope.io.deepmd_npy import load_system
-from ionscope.potential.linear import (Snap, SnapModel, Weights, bootstrap_multiplicities,
-                                       committee_deviation, design_matrix, fit_snap,
+from ionscope.potential.linear import (LinearModel, Pod, Snap, Weights, bootstrap_multiplicities,
+                                       committee_deviation, design_matrix, fit_linear,
                                        lammps_frame, n_bispectrum, read_coefficients,
                                        ridge_solve)
 
@@ -53,10 +54,14 @@ def test_lammps_frame_is_a_rotation_to_lower_triangular(rng):
     assert np.allclose(np.triu(lower, 1), 0) and np.all(np.diag(lower) > 0)
 
 
-def test_rows_are_derivatives_of_the_energy_row(tmp_path, shared_data, rng):
+@pytest.mark.parametrize("descriptors", [Snap(twojmax=4, quadratic=True, rcutfac=4.0),
+                                         Pod(rcut=4.0, fourbody=(2, 1))], ids=["snap", "pod"])
+def test_rows_are_derivatives_of_the_energy_row(tmp_path, shared_data, rng, descriptors):
     """Force rows = −∂E/∂r and virial rows W_ab = −∂E/∂ε_ab (r → r(1 + ε)ᵀ, cell alike) by
     central differences, on a P2S5 frame turned to a general (not lower-triangular) cell, so the
-    rotation into and out of LAMMPS' frame is exercised too."""
+    rotation into and out of LAMMPS' frame is exercised too (POD's virial rows are themselves
+    symmetric-strain differences in LAMMPS' frame: here they meet non-symmetric strains of the
+    rotated cell)."""
     data = load_system(shared_data / "lips-dft" / "P2S5")
     symbols = [data["type_map"][t] for t in data["types"]]
     rot = Rotation.from_euler("zyx", [30, 20, 10], degrees=True).as_matrix()
@@ -78,9 +83,8 @@ def test_rows_are_derivatives_of_the_energy_row(tmp_path, shared_data, rng):
             coords.append(pos0 @ m.T)
             boxes.append(box0 @ m.T)
     system = _write_system(tmp_path / "P2S5", symbols, coords, boxes)
-    snap = Snap(twojmax=4, quadratic=True, rcutfac=4.0)
-    rows = design_matrix(snap, system)
-    beta = rng.normal(size=snap.n_coefficients)
+    rows = design_matrix(descriptors, system)
+    beta = rng.normal(size=len(rows[0].energy))
     energy = np.array([r.energy @ beta for r in rows])
     force = rows[0].force @ beta
     virial = (rows[0].virial @ beta).reshape(3, 3)
@@ -102,12 +106,12 @@ def test_fit_is_what_pair_style_snap_runs(tmp_path, shared_data):
     root = shared_data / "lips-dft"
     selection = [(str(root / "beta-Li3PS4"), [0, 40, 80, 120]), (str(root / "P2S5"), [0, 50, 100])]
     snap = Snap(twojmax=2, quadratic=True, rcutfac=4.0)
-    model = fit_snap(snap, selection, Weights(energy=30, force=1, virial=3), members=3, seed=1)
+    model = fit_linear(snap, selection, Weights(energy=30, force=1, virial=3), members=3, seed=1)
     assert model.committee.shape == (3, snap.n_coefficients)
     assert not np.allclose(model.committee[0], model.committee[1])
     out = model.save(tmp_path / "snap")
-    loaded = SnapModel.load(out)
-    assert loaded.snap == snap
+    loaded = LinearModel.load(out)
+    assert loaded.descriptors == snap
     np.testing.assert_array_equal(loaded.beta, model.beta)
     np.testing.assert_array_equal(read_coefficients(out / "committee" / "member-2.snapcoeff"),
                                   model.committee[2])
@@ -130,6 +134,42 @@ def test_fit_is_what_pair_style_snap_runs(tmp_path, shared_data):
     assert deviation["max_devi_f"].shape == (result["frames"],)
     assert np.all(deviation["max_devi_f"] > 0)
     assert np.all(deviation["max_devi_f"] >= deviation["avg_devi_f"])
+
+
+def test_pod_fit_with_virials_is_what_pair_style_pod_runs(tmp_path, shared_data):
+    """A POD fit to energies, forces and virials with a committee, saved as param.pod +
+    coefficients.pod: LAMMPS' pair_style pod gives the fit's own energies and forces exactly
+    and its virials (analytic there, strain differences here) to 1e-6 relative; a committee
+    member runs as its own pair_style pod."""
+    from ionscope.potential import resolve_potential
+    from ionscope.potential.lammps_eval import evaluate_lammps
+
+    root = shared_data / "lips-dft"
+    selection = [(str(root / "beta-Li3PS4"), [0, 40, 80, 120]), (str(root / "P2S5"), [0, 50, 100])]
+    pod = Pod(rcut=4.0)
+    model = fit_linear(pod, selection, Weights(energy=30, force=1, virial=3), members=3, seed=1)
+    assert model.committee.shape == (3, len(model.beta))
+    out = model.save(tmp_path / "pod")
+    loaded = LinearModel.load(out)
+    assert loaded.descriptors == pod
+    np.testing.assert_allclose(loaded.beta, model.beta, rtol=1e-15)
+    potential = resolve_potential(out)
+    assert potential.kind == "pod" and potential.species == ["Li", "P", "S"]
+    data = load_system(root / "P2S5")
+    few = _write_system(tmp_path / "P2S5", [data["type_map"][t] for t in data["types"]],
+                        data["coord"][300:900:150], data["box"][300:900:150])   # 4 unfitted frames
+    result = evaluate_lammps(potential, [few])["systems"]["P2S5"]
+    rows = design_matrix(pod, few)
+    pred = [model.predict(r) for r in rows]
+    parity = result["parity"]
+    np.testing.assert_allclose(parity["energy_pred"] * 28, [p["energy"] for p in pred], atol=1e-7)
+    np.testing.assert_allclose(parity["force_pred"], np.concatenate([p["force"] for p in pred]),
+                               atol=1e-7)
+    virial = np.array([p["virial"] for p in pred])
+    np.testing.assert_allclose(parity["virial_pred"], virial, atol=1e-6 * np.abs(virial).max())
+    member = evaluate_lammps(model.potential(out, member=2), [few])["systems"]["P2S5"]
+    member_pred = [model.predict(r, model.committee[2])["force"] for r in rows]
+    np.testing.assert_allclose(member["parity"]["force_pred"], np.concatenate(member_pred), atol=1e-7)
 
 
 def test_ridge_recovers_coefficients_and_shrinks(rng):
@@ -171,7 +211,7 @@ def test_committee_deviation_in_lammps_md_matches_python(tmp_path, shared_data):
 
     root = shared_data / "lips-dft"
     snap = Snap(twojmax=2, quadratic=True, rcutfac=4.0)
-    model = fit_snap(snap, [(str(root / "P2S5"), [0, 100, 200, 300])], members=4, seed=3)
+    model = fit_linear(snap, [(str(root / "P2S5"), [0, 100, 200, 300])], members=4, seed=3)
     out = model.save(tmp_path / "snap")
     frame = _write_system(tmp_path / "one", *_frame_of(root / "P2S5", 500))
     expected = committee_deviation(out, [frame])["one"]
@@ -217,7 +257,7 @@ def test_explicit_multi_element_fit_is_what_pair_style_snap_runs(tmp_path, share
     root = shared_data / "lips-dft"
     snap = Snap(twojmax=2, chem=True, weights=(0.5, 0.75, 1.0))
     assert snap.n_coefficients == 3 * (1 + 5 * 27) and "chemflag 1" in snap.param_text()
-    model = fit_snap(snap, [(str(root / "beta-Li3PS4"), [0, 40, 80]),
+    model = fit_linear(snap, [(str(root / "beta-Li3PS4"), [0, 40, 80]),
                             (str(root / "P2S5"), [0, 50, 100, 150])], members=2)
     out = model.save(tmp_path / "chem")
     frames = _write_system(tmp_path / "P2S5", *_frame_of(root / "P2S5", 700))
@@ -226,3 +266,45 @@ def test_explicit_multi_element_fit_is_what_pair_style_snap_runs(tmp_path, share
     assert result["parity"]["energy_pred"][0] * 28 == pytest.approx(pred["energy"], abs=1e-7)
     np.testing.assert_allclose(result["parity"]["force_pred"], pred["force"], atol=1e-3)
     np.testing.assert_allclose(result["parity"]["virial_pred"][0], pred["virial"], atol=1e-2)
+
+
+def test_pod_training_weights_the_label_systems_and_ships_a_committee(tmp_path, shared_data):
+    """``ionscope potential train --kind pod`` (ridge): an AIMD system thinned by the stride
+    beside a CP2K equation of state (7 frames, never thinned); weighting the label frames makes
+    the fit follow the equation of state's virials more closely; the work directory holds a
+    4-member committee that LAMMPS runs."""
+    import json
+
+    from ionscope.cli import main
+    from ionscope.data import data_path
+    from ionscope.potential import resolve_potential
+    from ionscope.potential.linear import train_linear
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "Li2S").symlink_to(shared_data / "lips-dft" / "Li2S")
+    (data / "eos-Li2S").symlink_to(data_path("dft/eos-Li2S"))
+    (data / "P2S5").symlink_to(shared_data / "lips-dft" / "P2S5")
+    work = tmp_path / "weighted"
+    assert main(["potential", "train", "--kind", "pod", "--data", str(data), "--workdir",
+                 str(work), "--stride", "60", "--label-weight", "100", "--exclude", "P2S5"]) == 0
+    record = json.loads((work / "provenance.json").read_text())
+    assert record["parameters"]["label_weight"] == 100
+    assert record["fit"]["systems"]["eos-Li2S"] == 7 and record["fit"]["systems"]["Li2S"] < 20
+    assert record["fit"]["weights"]["systems"] == {"eos-Li2S": 100}
+    assert "P2S5" not in record["fit"]["systems"] and record["parameters"]["exclude"] == ["P2S5"]
+    assert "P2S5" not in json.loads((work / "validation" / "validation.json").read_text())["systems"]
+    with pytest.raises(ValueError, match="no system named.*'P4S3'"):
+        train_linear(data, tmp_path / "bad", exclude=["P4S3"])
+    assert sorted(p.name for p in (work / "committee").iterdir()) == [f"member-{k}.pod" for k in range(4)]
+    assert resolve_potential(work).kind == "pod"
+    unweighted = train_linear(data, tmp_path / "unweighted", stride=60, label_weight=0.0, members=2,
+                              exclude=["P2S5"])
+    weighted = json.loads((work / "validation" / "validation.json").read_text())
+    # the label system goes to training whole: compare both fits on it
+    errors = {}
+    for name, folder in (("weighted", work), ("unweighted", tmp_path / "unweighted")):
+        result = resolve_potential(folder).evaluate([data / "eos-Li2S"])
+        errors[name] = result["systems"]["eos-Li2S"]["virial_rmse_meV_atom"]
+    assert errors["weighted"] < 0.5 * errors["unweighted"]
+    assert weighted["overall"]["force_rmse_meV_A"] > 0 and unweighted["overall"]["force_rmse_meV_A"] > 0

@@ -84,8 +84,13 @@ def test_split_takes_several_folders_and_keeps_short_label_systems_for_training(
     assert rows["labels__md"]["valid"] > 0 and rows["curated__a"]["valid"] >= 20
     assert tmp_path / "s" / "train" / "labels__eos" in split.train_dirs
     assert not (tmp_path / "s" / "valid" / "labels__eos").exists()
-    # one folder keeps the plain system names (the splits of the bundled models)
-    assert [r["system"] for r in split_systems(tmp_path / "curated", tmp_path / "t").table] == ["a"]
+    # one folder keeps the plain system names (the splits of the bundled models), and a system
+    # holds out the same frames alone as beside others (the seed takes its own name)
+    alone = split_systems(tmp_path / "curated", tmp_path / "t", seed=3)
+    assert [r["system"] for r in alone.table] == ["a"]
+    import json
+    together = json.loads((tmp_path / "s" / "split.json").read_text())["systems"]["curated__a"]
+    assert json.loads((tmp_path / "t" / "split.json").read_text())["systems"]["a"] == together
 
 
 def test_paper_preset_is_the_published_architecture():

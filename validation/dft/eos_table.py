@@ -12,33 +12,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from ionscope.dft.cp2k import EV_PER_A3_IN_GPA
-from ionscope.io.deepmd_npy import load_system
+from ionscope.dft import EquationOfState
 
 
 def eos_table(system: Path, v_ref: float | None = None) -> tuple[str, float]:
-    data = load_system(system)
-    n = len(data["types"])
-    volume = np.abs(np.linalg.det(data["box"].reshape(-1, 3, 3)))
-    order = np.argsort(volume)
-    volume = volume[order]
-    energy = data["energy"][order] / n
-    virial = data["virial"].reshape(-1, 3, 3)[order]
-    stress = np.array([np.diag(v) / vol * EV_PER_A3_IN_GPA for v, vol in zip(virial, volume)])
-    ref = v_ref * n if v_ref else volume[len(volume) // 2]
+    eos = EquationOfState.from_labels(system)
+    ref = v_ref * eos.n_atoms if v_ref else eos.volume[len(eos.volume) // 2]
     lines = ["| V / V_ref | E (eV/atom) | P_xx / P_yy / P_zz (GPa) | mean (GPa) |",
              "|---|---|---|---|"]
-    for v, e, p in zip(volume, energy, stress):
+    for v, e, p in zip(eos.volume, eos.energy / eos.n_atoms, eos.stress_diagonal):
         lines.append(f"| {v / ref:.3f} | {e:.4f} | {' / '.join(f'{x:.2f}' for x in p)} | "
                      f"{p.mean():.2f} |")
-    mean = stress.mean(axis=1)
-    crossing = np.flatnonzero(np.diff(np.sign(mean)) != 0)
-    v0 = float("nan")
-    if len(crossing):
-        i = crossing[0]
-        v0 = float(np.interp(0.0, [mean[i + 1], mean[i]], [volume[i + 1], volume[i]]) / ref)
+    try:
+        v0 = eos.zero_pressure_volume() / ref
+    except ValueError:
+        v0 = float("nan")
     return "\n".join(lines), v0
 
 

@@ -13,6 +13,7 @@ from ..potential import resolve_potential
 from ..potential.dataset import find_systems
 from ..potential.deepmd import compress
 from ..potential.ensemble import model_deviation
+from ..potential.linear import Pod, train_linear
 from ..potential.pod import train_pod
 from ..potential.validation import validation_table, write_validation
 from ..potential.workflow import train_deepmd
@@ -35,7 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="directories of DeePMD npy systems (e.g. curated data and CP2K labels)")
     train.add_argument("--workdir", required=True, type=Path, help="output directory")
     train.add_argument("--kind", choices=["deepmd", "pod"], default="deepmd",
-                       help="deepmd (reference) or pod (fast linear POD fitted by LAMMPS fitpod)")
+                       help="deepmd (reference) or pod (fast linear POD)")
+    train.add_argument("--fit", choices=["ridge", "fitpod"], default="ridge",
+                       help="pod: our weighted ridge regression on energies, forces and virials "
+                       "with a 4-member bootstrap committee (default), or LAMMPS fitpod "
+                       "(energies and forces only)")
+    train.add_argument("--label-weight", type=float, default=10.0,
+                       help="pod ridge: weight of the frames of CP2K label systems (fewer than "
+                       "10 frames: equations of state, learning-loop labels)")
+    train.add_argument("--exclude", nargs="+", default=[], metavar="SYSTEM",
+                       help="pod ridge: leave these systems out (by folder name), e.g. AIMD "
+                       "systems computed in too small a cell at Γ only")
     train.add_argument("--preset", help="deepmd: paper | small | tiny (default paper); "
                        "pod: fast | accurate (default fast)")
     train.add_argument("--stride", type=int, default=3, help="pod: fit every n-th training frame")
@@ -59,8 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     val = actions.add_parser("validate", help="physical checks in LAMMPS (crystal, bonds, melt)",
                              description="Short LAMMPS runs: beta-Li3PS4 NPT at 300 and 600 K "
-                             "(lattice within 3 % of the CIF, P-S bond 2.03-2.10 A, S-P-S peak "
-                             "107-112 deg) and a 1500 K melt without collapse.")
+                             "(volume within 3 % of PBE-D3's at that temperature, or with "
+                             "--pressure-reference experiment every lattice parameter within 3 % "
+                             "of the CIF; P-S bond 2.03-2.10 A, S-P-S peak 107-112 deg) and a "
+                             "1500 K melt without collapse.")
     val.add_argument("model", nargs="?", help="bundled name, DeePMD model (.pth) or POD "
                      "directory (default: the bundled default potential)")
     val.add_argument("--workdir", required=True, type=Path)
@@ -115,6 +128,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.kind == "pod" and args.fit == "ridge":
+        result = train_linear(args.data, args.workdir, Pod.from_preset(args.preset or "fast"),
+                              stride=args.stride,
+                              label_weight=args.label_weight, seed=args.seed,
+                              split_seed=args.split_seed, valid_fraction=args.valid_fraction,
+                              exclude=args.exclude, progress=True)
+        print(validation_table(result))
+        print(f"POD potential (param.pod, coefficients.pod, committee/) and validation written "
+              f"to {args.workdir}")
+        return 0
     if args.kind == "pod":
         result = train_pod(args.data, args.workdir, preset=args.preset or "fast",
                            stride=args.stride, split_seed=args.split_seed,

@@ -7,13 +7,13 @@ from preparation to its checked results.
 """
 
 from . import protocols
-from .engine import parse_thermo
+from .engine import LAMMPSFailed, parse_thermo
 from .inputs import render_input
 from .lammps import StageResult, load_stage, prepare_stage, run_stage
 from .pressure import reference_pressure
 from .series import prepare_temperature_series, run_series
 from .stage import DEFAULT_TIMESTEP_FS, Stage
 
-__all__ = ["DEFAULT_TIMESTEP_FS", "Stage", "StageResult", "load_stage", "parse_thermo",
+__all__ = ["DEFAULT_TIMESTEP_FS", "LAMMPSFailed", "Stage", "StageResult", "load_stage", "parse_thermo",
            "prepare_stage", "prepare_temperature_series", "protocols", "reference_pressure",
            "render_input", "run_series", "run_stage"]

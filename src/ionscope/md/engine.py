@@ -17,6 +17,10 @@ from .guard import Interrupted, note_lock_holder, start_tied, stop_group
 from .stage import Stage
 
 
+class LAMMPSFailed(RuntimeError):
+    """LAMMPS stopped with an error (e.g. lost atoms when a potential leaves its data)."""
+
+
 def lammps_command(mpi_ranks: int = 1, lmp: str | None = None) -> list[str]:
     """The command that starts LAMMPS (``lmp``), under ``mpirun -np N`` for several ranks."""
     exe = lmp or lammps_executable()
@@ -87,7 +91,7 @@ def run_lammps(launcher: list[str], arguments: list[str], folder: Path, env: dic
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:]) if log.exists() else ""
-        raise RuntimeError(f"LAMMPS failed in {folder} (exit {proc.returncode}); the stage can "
+        raise LAMMPSFailed(f"LAMMPS failed in {folder} (exit {proc.returncode}); the stage can "
                            f"be resumed from its restart files.\n{tail}\n{stderr[-2000:]}")
 
 

@@ -97,12 +97,17 @@ def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = 
 def package_pod_model(workdir: str | Path, name: str, commands: list[str],
                       destination: Path = MODELS) -> Path:
     """Copy a fitted POD potential (``ionscope potential train --kind pod`` work directory) into
-    the bundled models with its validation, parity plot, physical checks and ``model.json``."""
+    the bundled models with its committee (ridge fits), validation, parity plot, physical checks
+    and ``model.json``."""
     workdir = Path(workdir)
     target = destination / name
     target.mkdir(parents=True, exist_ok=True)
     for f in ("param.pod", "coefficients.pod"):
         shutil.copyfile(workdir / f, target / f)
+    if (workdir / "committee").is_dir():     # a ridge fit's bootstrap committee and record
+        shutil.rmtree(target / "committee", ignore_errors=True)
+        shutil.copytree(workdir / "committee", target / "committee")
+        shutil.copyfile(workdir / "linear.json", target / "linear.json")
     shutil.copyfile(workdir / "validation" / "table.md", target / "validation.md")
     shutil.copyfile(workdir / "validation" / "parity.png", target / "parity.png")
     if (workdir / "physics" / "physics.json").exists():

@@ -82,8 +82,10 @@ def split_systems(root: str | Path | Sequence[str | Path], out_dir: str | Path,
     """Split every system below ``root`` (one folder or several) into ``out_dir/train/NAME`` and
     ``out_dir/valid/NAME``; with several folders NAME starts with the folder's name.
 
-    The random block choice of a system depends only on ``seed`` and the system's name, so adding
-    a system does not change the split of the others. A ``split.json`` records the frame indices.
+    The random block choice of a system depends only on ``seed`` and the system's own name
+    (without the folder prefix), so adding a system does not change the split of the others,
+    and a system keeps its split when it moves between data sets (the curated copy of an AIMD
+    system holds out the frames of the original). A ``split.json`` records the frame indices.
     """
     import dpdata
 
@@ -94,11 +96,10 @@ def split_systems(root: str | Path | Sequence[str | Path], out_dir: str | Path,
               "valid_fraction": valid_fraction, "block_size": block_size, "gap": gap,
               "seed": seed, "train_only_below": TRAIN_ONLY_BELOW, "systems": {}}
     for top, system_dir in ((r, d) for r in roots for d in find_systems(r)):
-        name = system_dir.relative_to(top).as_posix().replace("/", "__") or system_dir.name
-        if len(roots) > 1:
-            name = f"{top.name}__{name}"
+        own = system_dir.relative_to(top).as_posix().replace("/", "__") or system_dir.name
+        name = f"{top.name}__{own}" if len(roots) > 1 else own
         system = dpdata.LabeledSystem(str(system_dir), fmt="deepmd/npy")
-        rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        rng = np.random.default_rng([seed, zlib.crc32(own.encode())])
         if len(system) < TRAIN_ONLY_BELOW:
             train, valid = np.arange(len(system)), np.arange(0)
         else:

@@ -1,14 +1,20 @@
-"""Linear and quadratic SNAP potentials fitted by our own weighted ridge regression to energies,
-forces **and virials** (LAMMPS ``fitpod`` ignores virials), run with ``pair_style snap``.
+"""Linear potentials fitted by our own weighted ridge regression to energies, forces **and
+virials** (LAMMPS ``fitpod`` ignores virials): SNAP run with ``pair_style snap`` and POD run with
+``pair_style pod``.
 
 SNAP (Thompson et al., J. Comput. Phys. 285, 316 (2015)) writes the energy of atom i of element
 e as E_i = β_e0 + β_e · (B_i − B_0), with B_i the bispectrum components of its neighbourhood;
 quadratic SNAP (Wood & Thompson, J. Chem. Phys. 148, 241721 (2018)) appends the products
-B_i ⊗ B_i (½ B_k² on the diagonal). Both are linear in the coefficients, so the total energy,
-every force component and every virial component of a frame are rows of one design matrix A:
-LAMMPS ``compute snap`` returns them (one energy row of per-element descriptor sums, 3N rows
+B_i ⊗ B_i (½ B_k² on the diagonal). POD (Nguyen & Rohskopf, J. Comput. Phys. 480, 112030
+(2023)) writes E = c · D with D the global proper orthogonal descriptors (one-, two-, three-
+and four-body). Both are linear in the coefficients, so the total energy, every force component
+and every virial component of a frame are rows of one design matrix A. For SNAP, LAMMPS
+``compute snap`` returns them (one energy row of per-element descriptor sums, 3N rows
 −Σ ∂B/∂r_j, six virial rows −Σ r_j ⊗ ∂B/∂r_j), to which we add the per-element atom counts (the
-β_e0 column, the reference energy of each element). The fit minimises
+β_e0 column, the reference energy of each element). For POD, ``compute pod/global`` returns the
+energy row and the 3N force rows; the virial rows W_ab = −∂D/∂ε_ab come from central differences
+of the energy row under the six symmetric strains ±δ (the cell and atoms deformed together).
+The fit minimises
 
     Σ_f s_f [ w_E² (ΔE_f/N_f)² + w_F² Σ_i |ΔF_i|² + w_V² Σ_ab (ΔW_ab/N_f)² ] + λ ‖D β‖²
 
@@ -26,19 +32,24 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import ClassVar, Iterator, Sequence
 
 import numpy as np
 from ase.data import atomic_masses, atomic_numbers
 from scipy.linalg import solve
+from tqdm.auto import tqdm
 
 from ..io.deepmd_npy import load_system
 from ..io.frame import wrap_positions
-from ..provenance import atomic_write, write_json
+from ..provenance import atomic_write, data_inputs, provenance, write_json
+from .dataset import data_folders, split_systems
 from .ensemble import force_deviation
 from .lammps_eval import evaluate_lammps, load_lammps_library
-from .model import snap_potential
+from .model import pod_potential, snap_potential
+from .pod import PRESETS as POD_PRESETS
+from .validation import write_validation
 
 
 def n_bispectrum(twojmax: int) -> int:
@@ -103,6 +114,50 @@ class Snap:
                 f"rmin0 {self.rmin0:g}\nbzeroflag 1\nquadraticflag {int(self.quadratic)}\n"
                 "switchflag 1\n" + ("chemflag 1\nbnormflag 1\n" if self.chem else ""))
 
+    kind: ClassVar[str] = "snap"
+
+    def lammps_commands(self, workdir: Path) -> list[str]:
+        """The descriptor compute (named ``desc``) for LAMMPS types in the model's species order."""
+        return [self.compute_command("desc")]
+
+    def lammps_rows(self, lmp, place, counts: np.ndarray, first: bool) -> np.ndarray:
+        """Energy row, 3N force rows and the full virial (3, 3, p) in LAMMPS' frame, for the
+        atoms as ``place(cell, positions)`` left them (``first``: the first frame of this LAMMPS)."""
+        from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+        if not first:   # compute snap adds its 'desc_press' compute again at every run setup
+            lmp.command("uncompute desc_press")
+        lmp.command("run 0 post no")
+        a = np.array(lmp.numpy.extract_compute("desc", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
+        ns, nd = len(self.species), self.n_descriptors
+        rows = np.zeros((a.shape[0], ns, 1 + nd))
+        rows[:, :, 1:] = a[:, :-1].reshape(-1, ns, nd)
+        rows[0, :, 0] = counts
+        rows = rows.reshape(a.shape[0], -1)
+        n3 = a.shape[0] - 7
+        return rows[0], rows[1:1 + n3], _voigt_to_full(rows[1 + n3:])
+
+    def write_files(self, directory: Path, beta: np.ndarray, members: np.ndarray) -> None:
+        """``model.snapparam``, ``model.snapcoeff`` and ``committee/member-K.snapcoeff``."""
+        with atomic_write(directory / "model.snapparam") as h:
+            h.write(self.param_text())
+        with atomic_write(directory / "model.snapcoeff") as h:
+            h.write(self.coeff_text(beta))
+        for k, b in enumerate(members):
+            with atomic_write(directory / "committee" / f"member-{k}.snapcoeff") as h:
+                h.write(self.coeff_text(b, comment=f"ionscope SNAP committee member {k}"))
+
+    def read_files(self, directory: Path) -> tuple[np.ndarray, np.ndarray]:
+        members = sorted((directory / "committee").glob("member-*.snapcoeff"),
+                         key=lambda f: int(f.stem.split("-")[1]))
+        return (read_coefficients(directory / "model.snapcoeff"),
+                np.array([read_coefficients(m) for m in members]))
+
+    def potential(self, directory: Path, member: int | None = None, name: str | None = None):
+        coeff = directory / ("model.snapcoeff" if member is None
+                             else f"committee/member-{member}.snapcoeff")
+        return snap_potential(coeff, directory / "model.snapparam", name=name)
+
     def coeff_text(self, beta: np.ndarray, comment: str = "ionscope SNAP") -> str:
         """The ``.snapcoeff`` file for coefficients ``beta`` (per element: β_e0, then β_e)."""
         beta = np.asarray(beta, float).reshape(len(self.species), 1 + self.n_descriptors)
@@ -111,6 +166,123 @@ class Snap:
             lines.append(f"{s} {r:g} {w:g}")
             lines += [f"{x:.17g}" for x in b]
         return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Pod:
+    """POD descriptor settings (the ``param.pod`` file of ``pair_style pod``): inner and outer
+    cutoff (Å), the radial basis (Bessel and inverse polynomial degrees), and the number of
+    radial functions (and angular degree) of the two-, three- and four-body descriptors; one
+    environment cluster (plain linear POD). ``strain``: the step δ of the strains whose central
+    differences give the virial rows."""
+
+    species: tuple[str, ...] = ("Li", "P", "S")
+    rin: float = 1.0
+    rcut: float = 4.0
+    bessel_polynomial_degree: int = 3
+    inverse_polynomial_degree: int = 4
+    twobody: int = 6
+    threebody: tuple[int, int] = (4, 3)
+    fourbody: tuple[int, int] = (0, 0)
+    strain: float = 1e-4
+
+    kind: ClassVar[str] = "pod"
+
+    @classmethod
+    def from_preset(cls, name: str, **changes) -> "Pod":
+        """The settings of a ``fitpod`` preset (:data:`ionscope.potential.pod.PRESETS`)."""
+        if name not in POD_PRESETS:
+            raise ValueError(f"unknown POD preset {name!r}; choose from {sorted(POD_PRESETS)}")
+        p = POD_PRESETS[name]
+        return cls(rin=p["rin"], rcut=p["rcut"],
+                   bessel_polynomial_degree=p["bessel_polynomial_degree"],
+                   inverse_polynomial_degree=p["inverse_polynomial_degree"],
+                   twobody=p["twobody_number_radial_basis_functions"],
+                   threebody=(p["threebody_number_radial_basis_functions"],
+                              p["threebody_angular_degree"]), **changes)
+
+    @property
+    def cutoff(self) -> float:
+        return self.rcut
+
+    def param_text(self) -> str:
+        """The ``param.pod`` file."""
+        return "\n".join([
+            f"species {' '.join(self.species)}", "pbc 1 1 1", "onebody 1",
+            "number_of_environment_clusters 1", "number_of_principal_components 2",
+            f"rin {self.rin:g}", f"rcut {self.rcut:g}",
+            f"bessel_polynomial_degree {self.bessel_polynomial_degree}",
+            f"inverse_polynomial_degree {self.inverse_polynomial_degree}",
+            f"twobody_number_radial_basis_functions {self.twobody}",
+            f"threebody_number_radial_basis_functions {self.threebody[0]}",
+            f"threebody_angular_degree {self.threebody[1]}",
+            f"fourbody_number_radial_basis_functions {self.fourbody[0]}",
+            f"fourbody_angular_degree {self.fourbody[1]}", ""])
+
+    def coeff_text(self, beta: np.ndarray) -> str:
+        """The ``coefficients.pod`` file."""
+        return f"model_coefficients: {len(beta)} 0 0\n" + "".join(f"{x:.17g}\n" for x in beta)
+
+    def lammps_commands(self, workdir: Path) -> list[str]:
+        param = workdir / "param.pod"
+        param.write_text(self.param_text())
+        species = " ".join(self.species)
+        return [f"compute desc all pod/global {param} '' {species}",
+                f"compute desc_atom all pod/atom {param} '' {species}"]
+
+    def lammps_rows(self, lmp, place, counts: np.ndarray, first: bool) -> np.ndarray:
+        """As :meth:`Snap.lammps_rows`; the virial from 12 more evaluations of the per-atom
+        descriptors (``compute pod/atom``, without the derivatives), summed over the atoms."""
+        from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
+
+        lmp.command("run 0 post no")
+        a = np.array(lmp.numpy.extract_compute("desc", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
+        types = np.array(lmp.numpy.extract_atom("type")[:place.n])
+
+        def descriptors() -> np.ndarray:
+            """The global row from per-atom descriptors: per element, [count, Σ_i d_i]."""
+            lmp.command("run 0 post no")
+            per_atom = np.array(lmp.numpy.extract_compute("desc_atom", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))
+            return np.concatenate([np.concatenate([[counts[e]], per_atom[types == e + 1].sum(axis=0)])
+                                   for e in range(len(counts))])
+
+        cell, pos = place.cell, place.positions
+        virial = np.zeros((3, 3, a.shape[1]))
+        for i in range(3):
+            for j in range(i, 3):
+                eps = np.zeros((3, 3))
+                eps[i, j] = eps[j, i] = self.strain / (1 if i == j else 2)
+                energy = []
+                for sign in (1, -1):
+                    place(cell @ (np.eye(3) + sign * eps), pos @ (np.eye(3) + sign * eps))
+                    energy.append(descriptors())
+                virial[i, j] = virial[j, i] = -(energy[0] - energy[1]) / (2 * self.strain)
+        place(cell, pos)
+        return a[0], a[1:], virial
+
+    def write_files(self, directory: Path, beta: np.ndarray, members: np.ndarray) -> None:
+        """``param.pod``, ``coefficients.pod`` and ``committee/member-K.pod``."""
+        with atomic_write(directory / "param.pod") as h:
+            h.write(self.param_text())
+        with atomic_write(directory / "coefficients.pod") as h:
+            h.write(self.coeff_text(beta))
+        for k, b in enumerate(members):
+            with atomic_write(directory / "committee" / f"member-{k}.pod") as h:
+                h.write(self.coeff_text(b))
+
+    def read_files(self, directory: Path) -> tuple[np.ndarray, np.ndarray]:
+        members = sorted((directory / "committee").glob("member-*.pod"),
+                         key=lambda f: int(f.stem.split("-")[1]))
+        read = lambda f: np.loadtxt(f, skiprows=1, ndmin=1)   # noqa: E731
+        return read(directory / "coefficients.pod"), np.array([read(m) for m in members])
+
+    def potential(self, directory: Path, member: int | None = None, name: str | None = None):
+        coeff = directory / ("coefficients.pod" if member is None
+                             else f"committee/member-{member}.pod")
+        return pod_potential(directory / "param.pod", coeff, name=name)
+
+
+DESCRIPTORS = {"snap": Snap, "pod": Pod}
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,75 +320,87 @@ def _voigt_to_full(rows: np.ndarray) -> np.ndarray:
     return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
 
 
-def _snap_rows(snap: Snap, system: str, frames: Sequence[int] | None,
-               chunk: int = 20) -> Iterator[FrameRows]:
-    """Design rows of ``frames`` of a DeePMD npy ``system`` from ``compute snap`` (runs where
-    liblammps may be loaded: a child process). A fresh LAMMPS every ``chunk`` frames: each
-    ``run 0`` with ``compute snap`` leaks about the size of its array (measured: ~1 GB a minute
-    with 2433 columns on 255-atom frames)."""
+class _Placer:
+    """Puts one frame into a LAMMPS instance: any cell, turned into LAMMPS' lower-triangular
+    frame, its atoms wrapped, on a new timestep (computes evaluate again). ``cell`` and
+    ``positions`` are the frame last given to :meth:`frame` (in LAMMPS' frame)."""
+
+    def __init__(self, lmp, n: int) -> None:
+        self.lmp, self.n, self.step = lmp, n, 0
+        self.cell = self.positions = None
+
+    def frame(self, cell: np.ndarray, positions: np.ndarray) -> None:
+        self.cell, self.positions = cell, positions
+        self(cell, positions)
+
+    def __call__(self, cell: np.ndarray, positions: np.ndarray) -> None:
+        lower, q = lammps_frame(cell)
+        pos = wrap_positions(positions @ q, lower)
+        self.lmp.command("change_box all x final 0 {:.12f} y final 0 {:.12f} z final 0 {:.12f} "
+                         "xy final {:.12f} xz final {:.12f} yz final {:.12f} units box"
+                         .format(lower[0, 0], lower[1, 1], lower[2, 2], lower[1, 0], lower[2, 0],
+                                 lower[2, 1]))
+        self.lmp.scatter_atoms("x", 1, 3, (ctypes.c_double * (3 * self.n))(*pos.ravel()))
+        self.step += 1
+        self.lmp.command(f"reset_timestep {self.step}")
+
+
+def _frame_rows(descriptors, system: str, frames: Sequence[int] | None,
+                chunk: int = 20) -> Iterator[FrameRows]:
+    """Design rows of ``frames`` of a DeePMD npy ``system`` (runs where liblammps may be loaded:
+    a child process). A fresh LAMMPS every ``chunk`` frames: each ``run 0`` with ``compute
+    snap`` leaks about the size of its array (measured: ~1 GB a minute with 2433 columns on
+    255-atom frames)."""
     load_lammps_library()
     from lammps import lammps
 
     data = load_system(system)
-    unknown = set(data["type_map"][t] for t in set(data["types"])) - set(snap.species)
+    unknown = set(data["type_map"][t] for t in set(data["types"])) - set(descriptors.species)
     if unknown:
-        raise ValueError(f"{system}: species {sorted(unknown)} not in the SNAP species "
-                         f"{list(snap.species)}")
+        raise ValueError(f"{system}: species {sorted(unknown)} not in the {descriptors.kind.upper()} "
+                         f"species {list(descriptors.species)}")
     symbols = [data["type_map"][t] for t in data["types"]]
-    types = np.array([snap.species.index(s) + 1 for s in symbols])
-    n = len(types)
-    counts = np.bincount(types - 1, minlength=len(snap.species)).astype(float)
-    frames = range(len(data["energy"])) if frames is None else frames
+    types = np.array([descriptors.species.index(s) + 1 for s in symbols])
+    counts = np.bincount(types - 1, minlength=len(descriptors.species)).astype(float)
+    frames = list(range(len(data["energy"])) if frames is None else frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        for first in range(0, len(frames), chunk):
+            lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+            try:
+                yield from _chunk_rows(lmp, descriptors, data, frames[first:first + chunk], types,
+                                       counts, Path(system).name, Path(tmp))
+            finally:
+                lmp.close()
 
-    def place(k):  # LAMMPS cell, rotation and wrapped positions of frame k
+
+def _chunk_rows(lmp, descriptors, data, frames, types, counts, name, tmp) -> Iterator[FrameRows]:
+    n, ns = len(types), len(descriptors.species)
+
+    def lammps_cell(k):  # LAMMPS' cell, the rotation into it, and the positions there
         cell, q = lammps_frame(data["box"][k].reshape(3, 3))
-        return cell, q, wrap_positions(data["coord"][k].reshape(n, 3) @ q, cell)
+        return cell, q, data["coord"][k].reshape(n, 3) @ q
 
-    frames = list(frames)
-    for first in range(0, len(frames), chunk):
-        lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
-        try:
-            yield from _chunk_rows(lmp, snap, data, frames[first:first + chunk], place, types,
-                                   counts, Path(system).name)
-        finally:
-            lmp.close()
-
-
-def _chunk_rows(lmp, snap, data, frames, place, types, counts, name) -> Iterator[FrameRows]:
-    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY
-
-    n, ns, nd = len(types), len(snap.species), snap.n_descriptors
-    cell, _, pos = place(frames[0])
+    cell, _, pos = lammps_cell(frames[0])
     for c in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
               "boundary p p p",
               "region box prism 0 {:.10f} 0 {:.10f} 0 {:.10f} {:.10f} {:.10f} {:.10f}".format(
                   cell[0, 0], cell[1, 1], cell[2, 2], cell[1, 0], cell[2, 0], cell[2, 1]),
               f"create_box {ns} box",
               *(f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}"
-                for k, s in enumerate(snap.species)),
-              f"pair_style zero {snap.cutoff + 0.1:.4f}", "pair_coeff * *"):
+                for k, s in enumerate(descriptors.species)),
+              f"pair_style zero {descriptors.cutoff + 0.1:.4f}", "pair_coeff * *"):
         lmp.command(c)
-    lmp.create_atoms(n, None, types.tolist(), pos.ravel().tolist())
-    lmp.command(snap.compute_command())  # after the atoms: the compute sizes its rows then
+    lmp.create_atoms(n, None, types.tolist(), wrap_positions(pos, cell).ravel().tolist())
+    for c in descriptors.lammps_commands(tmp):   # after the atoms: computes size their rows then
+        lmp.command(c)
+    place = _Placer(lmp, n)
     for step, k in enumerate(frames):
-        cell, q, pos = place(k)
-        lmp.command("change_box all x final 0 {:.10f} y final 0 {:.10f} z final 0 {:.10f} "
-                    "xy final {:.10f} xz final {:.10f} yz final {:.10f} units box"
-                    .format(cell[0, 0], cell[1, 1], cell[2, 2], cell[1, 0], cell[2, 0],
-                            cell[2, 1]))
-        lmp.scatter_atoms("x", 1, 3, (ctypes.c_double * (3 * n))(*pos.ravel()))
-        lmp.command(f"reset_timestep {step + 1}")  # the compute re-evaluates on a new step
-        if step:  # compute snap adds its 'snap_press' compute again at every run setup
-            lmp.command("uncompute snap_press")
-        lmp.command("run 0 post no")
-        a = np.array(lmp.numpy.extract_compute("snap", LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY))
-        rows = np.zeros((a.shape[0], ns, 1 + nd))
-        rows[:, :, 1:] = a[:, :-1].reshape(-1, ns, nd)
-        rows[0, :, 0] = counts
-        rows = rows.reshape(a.shape[0], -1)
-        force = np.einsum("ac,icp->iap", q, rows[1:1 + 3 * n].reshape(n, 3, -1))
-        virial = np.einsum("ac,cdp,bd->abp", q, _voigt_to_full(rows[1 + 3 * n:]), q)
-        yield FrameRows(name, int(k), n, rows[0], force.reshape(3 * n, -1),
+        cell, q, pos = lammps_cell(k)
+        place.frame(cell, pos)
+        energy, force, virial = descriptors.lammps_rows(lmp, place, counts, first=step == 0)
+        force = np.einsum("ac,icp->iap", q, force.reshape(n, 3, -1))
+        virial = np.einsum("ac,cdp,bd->abp", q, virial, q)
+        yield FrameRows(name, int(k), n, energy, force.reshape(3 * n, -1),
                         virial.reshape(9, -1), float(data["energy"][k]), data["force"][k],
                         data["virial"][k] if "virial" in data else None)
 
@@ -226,14 +410,16 @@ def _in_child(function, *args):
         return pool.submit(function, *args).result()
 
 
-def _design_matrix(snap: Snap, system: str, frames) -> list[FrameRows]:
-    return list(_snap_rows(snap, system, frames))
+def _design_matrix(descriptors, system: str, frames) -> list[FrameRows]:
+    return list(_frame_rows(descriptors, system, frames))
 
 
-def design_matrix(snap: Snap, system: str | Path, frames: Sequence[int] | None = None) -> list[FrameRows]:
-    """The SNAP design rows of (some) frames of a DeePMD npy system (small sets: all rows are
-    returned; fits accumulate normal equations instead, :func:`fit_snap`)."""
-    return _in_child(_design_matrix, snap, str(system), None if frames is None else list(frames))
+def design_matrix(descriptors: Snap | Pod, system: str | Path,
+                  frames: Sequence[int] | None = None) -> list[FrameRows]:
+    """The design rows of (some) frames of a DeePMD npy system (small sets: all rows are
+    returned; fits accumulate normal equations instead, :func:`fit_linear`)."""
+    return _in_child(_design_matrix, descriptors, str(system),
+                     None if frames is None else list(frames))
 
 
 # ------------------------------------------------------------------------------------------
@@ -267,19 +453,23 @@ def scaled_rows(rows: FrameRows, weights: Weights) -> tuple[np.ndarray, np.ndarr
     return s * np.concatenate(xs), s * np.concatenate(ys)
 
 
-def _normal_equations(snap: Snap, selection: list[tuple[str, list[int]]], weights: Weights,
-                      multiplicity: dict) -> dict:
+def _normal_equations(descriptors, selection: list[tuple[str, list[int]]], weights: Weights,
+                      multiplicity: dict, progress: bool = False) -> dict:
     """Σ_f XᵀX and Xᵀy over the selected frames, in total and for every committee member
     (frame f counted ``multiplicity[(system, f)][m]`` times by member m)."""
-    p = snap.n_coefficients
     n_members = len(next(iter(multiplicity.values()))) if multiplicity else 0
-    gram = np.zeros((1 + n_members, p, p))
-    rhs = np.zeros((1 + n_members, p))
+    gram = rhs = None
     n_rows = 0
+    bar = tqdm(total=sum(len(f) for _, f in selection), desc=f"{descriptors.kind.upper()} rows",
+               unit="frame", disable=None if progress else True)
     for system, frames in selection:
-        for rows in _snap_rows(snap, system, frames):
+        for rows in _frame_rows(descriptors, system, frames):
+            bar.update()
             x, y = scaled_rows(rows, weights)
             g, b = x.T @ x, x.T @ y
+            if gram is None:     # POD's number of coefficients is known once LAMMPS made a row
+                gram = np.zeros((1 + n_members, *g.shape))
+                rhs = np.zeros((1 + n_members, len(b)))
             gram[0] += g
             rhs[0] += b
             n_rows += len(y)
@@ -287,6 +477,9 @@ def _normal_equations(snap: Snap, selection: list[tuple[str, list[int]]], weight
                 if count:
                     gram[m] += count * g
                     rhs[m] += count * b
+    bar.close()
+    if gram is None:
+        raise ValueError("no frames selected")
     return {"gram": gram, "rhs": rhs, "rows": n_rows}
 
 
@@ -298,22 +491,24 @@ def ridge_solve(gram: np.ndarray, rhs: np.ndarray, regularization: float) -> np.
     return solve(scaled, rhs / d, assume_a="pos") / d
 
 
-def select_frames(systems: Sequence[str | Path], stride: int = 1,
-                  max_frames: int | None = None) -> list[tuple[str, list[int]]]:
-    """Every ``stride``-th frame of each system (at most ``max_frames`` per system)."""
+def select_frames(systems: Sequence[str | Path], stride: int = 1, max_frames: int | None = None,
+                  thin_from: int = 10) -> list[tuple[str, list[int]]]:
+    """Every ``stride``-th frame of each system of at least ``thin_from`` frames, every frame of
+    smaller ones (labels, equations of state), at most ``max_frames`` per system."""
     out = []
     for s in systems:
-        n = len(np.load(next(Path(s).glob("set.*")) / "energy.npy").reshape(-1))
-        frames = list(range(0, n, stride))[:max_frames]
+        n = sum(len(np.load(f).reshape(-1)) for f in Path(s).glob("set.*/energy.npy"))
+        frames = list(range(0, n, stride if n >= thin_from else 1))[:max_frames]
         out.append((str(Path(s).resolve()), frames))
     return out
 
 
 @dataclass
-class SnapModel:
-    """A fitted SNAP potential with its committee (coefficients per member)."""
+class LinearModel:
+    """A fitted linear potential (SNAP or POD ``descriptors``) with its committee (coefficients
+    per member)."""
 
-    snap: Snap
+    descriptors: Snap | Pod
     beta: np.ndarray
     committee: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     info: dict = field(default_factory=dict)
@@ -325,38 +520,31 @@ class SnapModel:
                 "virial": rows.virial @ b}
 
     def save(self, directory: str | Path) -> Path:
-        """``model.snapparam``, ``model.snapcoeff``, ``committee/member-K.snapcoeff`` and
-        ``snap.json`` (settings, fit record) in ``directory``."""
+        """The potential's files (SNAP: ``model.snapparam``, ``model.snapcoeff``; POD:
+        ``param.pod``, ``coefficients.pod``), ``committee/member-K.*`` and ``linear.json``
+        (kind, settings, fit record) in ``directory``."""
         directory = Path(directory)
         (directory / "committee").mkdir(parents=True, exist_ok=True)
-        with atomic_write(directory / "model.snapparam") as h:
-            h.write(self.snap.param_text())
-        with atomic_write(directory / "model.snapcoeff") as h:
-            h.write(self.snap.coeff_text(self.beta))
-        for k, b in enumerate(self.committee):
-            with atomic_write(directory / "committee" / f"member-{k}.snapcoeff") as h:
-                h.write(self.snap.coeff_text(b, comment=f"ionscope SNAP committee member {k}"))
-        write_json(directory / "snap.json", {"snap": asdict(self.snap), "info": self.info})
+        self.descriptors.write_files(directory, self.beta, self.committee)
+        write_json(directory / "linear.json", {"kind": self.descriptors.kind,
+                                               "settings": asdict(self.descriptors),
+                                               "info": self.info})
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "SnapModel":
+    def load(cls, directory: str | Path) -> "LinearModel":
         directory = Path(directory)
-        record = json.loads((directory / "snap.json").read_text())
-        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in record["snap"].items()}
-        snap = Snap(**settings)
-        members = sorted((directory / "committee").glob("member-*.snapcoeff"),
-                         key=lambda f: int(f.stem.split("-")[1]))
-        return cls(snap, read_coefficients(directory / "model.snapcoeff"),
-                   np.array([read_coefficients(m) for m in members]), record.get("info", {}))
+        record = json.loads((directory / "linear.json").read_text())
+        settings = {k: tuple(v) if isinstance(v, list) else v for k, v in record["settings"].items()}
+        descriptors = DESCRIPTORS[record["kind"]](**settings)
+        beta, committee = descriptors.read_files(directory)
+        return cls(descriptors, beta, committee, record.get("info", {}))
 
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
         directory = Path(directory)
-        coeff = directory / ("model.snapcoeff" if member is None
-                             else f"committee/member-{member}.snapcoeff")
         name = directory.name if member is None else f"{directory.name}-member-{member}"
-        return snap_potential(coeff, directory / "model.snapparam", name=name)
+        return self.descriptors.potential(directory, member, name=name)
 
 
 def read_coefficients(path: str | Path) -> np.ndarray:
@@ -384,30 +572,86 @@ def bootstrap_multiplicities(selection: list[tuple[str, list[int]]], members: in
     return out
 
 
-def fit_snap(snap: Snap, selection: list[tuple[str, list[int]]], weights: Weights | None = None,
-             regularization: float = 1e-8, members: int = 4, seed: int = 0) -> SnapModel:
-    """Weighted ridge fit of ``snap`` on the selected frames (:func:`select_frames`) with a
-    committee of ``members`` bootstrap refits (frames resampled within each system)."""
+def fit_linear(descriptors: Snap | Pod, selection: list[tuple[str, list[int]]],
+               weights: Weights | None = None, regularization: float = 1e-8, members: int = 4,
+               seed: int = 0, progress: bool = False) -> LinearModel:
+    """Weighted ridge fit of SNAP or POD ``descriptors`` on the selected frames
+    (:func:`select_frames`) with a committee of ``members`` bootstrap refits (frames resampled
+    within each system)."""
     weights = weights or Weights()
     multiplicity = bootstrap_multiplicities(selection, members, seed) if members else {}
     started = time.perf_counter()
-    eqs = _in_child(_normal_equations, snap, selection, weights, multiplicity)
+    eqs = _in_child(_normal_equations, descriptors, selection, weights, multiplicity, progress)
     beta = ridge_solve(eqs["gram"][0], eqs["rhs"][0], regularization)
     committee = np.array([ridge_solve(g, b, regularization)
                           for g, b in zip(eqs["gram"][1:], eqs["rhs"][1:])])
     info = {"frames": sum(len(f) for _, f in selection), "rows": eqs["rows"],
-            "coefficients": snap.n_coefficients, "members": members, "seed": seed,
+            "coefficients": len(beta), "members": members, "seed": seed,
             "regularization": regularization, "weights": asdict(weights),
             "fit_seconds": time.perf_counter() - started,
             "systems": {Path(s).name: len(f) for s, f in selection}}
-    return SnapModel(snap, beta, committee, info)
+    return LinearModel(descriptors, beta, committee, info)
+
+
+#: systems with fewer frames are CP2K labels (equations of state, learning-loop frames), not
+#: trajectories: never thinned, and weighted by ``label_weight`` in :func:`train_linear`
+LABEL_SYSTEM_FRAMES = 10
+
+
+def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
+                 descriptors: Snap | Pod | None = None, stride: int = 6,
+                 weights: Weights | None = None, label_weight: float = 10.0,
+                 regularization: float = 1e-8, members: int = 4, seed: int = 0,
+                 split_seed: int = 0, valid_fraction: float = 0.1,
+                 exclude: Sequence[str] = (), progress: bool = False) -> dict:
+    """Split the data as :func:`ionscope.potential.workflow.train_deepmd` does (equal seeds give
+    equal splits), fit ``descriptors`` (default: POD, the ``fast`` preset's settings) to the
+    energies, forces and virials of every ``stride``-th training frame with a bootstrap
+    committee of ``members``, and validate on all validation frames through the potential's
+    pair style in LAMMPS.
+
+    The frames of CP2K label systems (fewer than :data:`LABEL_SYSTEM_FRAMES` frames: equations
+    of state and learning-loop labels, a few dozen frames beside thousands of AIMD frames) count
+    ``label_weight`` times (on top of ``weights.systems``): without it the volume series, the
+    only data that pin the equation of state, are outvoted. Systems named in ``exclude`` (by
+    their own folder name, e.g. a system known to be computed at another level) are left out
+    of both fit and validation, with the split unchanged. Products in ``workdir``: the
+    potential's files and ``committee/`` (:meth:`LinearModel.save`), ``validation/`` and
+    ``provenance.json``."""
+    workdir = Path(workdir).resolve()
+    descriptors = descriptors or Pod.from_preset("fast")
+    roots = data_folders(data)
+    split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
+    unknown = set(exclude) - {Path(d).name.split("__")[-1] for d in split.train_dirs}
+    if unknown:
+        raise ValueError(f"exclude: no system named {sorted(unknown)} in {[str(r) for r in roots]}")
+    kept = lambda dirs: [d for d in dirs if Path(d).name.split("__")[-1] not in exclude]  # noqa: E731
+    selection = select_frames(kept(split.train_dirs), stride=stride, thin_from=LABEL_SYSTEM_FRAMES)
+    weights = weights or Weights()
+    labels = {Path(s).name: label_weight * weights.system(Path(s).name)
+              for s, frames in selection if len(frames) < LABEL_SYSTEM_FRAMES}
+    weights = Weights(weights.energy, weights.force, weights.virial,
+                      {**weights.systems, **labels}, weights.default)
+    model = fit_linear(descriptors, selection, weights, regularization=regularization,
+                       members=members, seed=seed, progress=progress)
+    model.save(workdir)
+    result = evaluate_lammps(model.potential(workdir), kept(split.valid_dirs), progress=progress)
+    write_validation(result, workdir / "validation")
+    record = provenance(inputs=data_inputs(roots),
+                        parameters={"kind": descriptors.kind, "descriptors": asdict(descriptors),
+                                    "stride": stride, "label_weight": label_weight,
+                                    "exclude": sorted(exclude),
+                                    "split_seed": split_seed, "valid_fraction": valid_fraction},
+                        fit=model.info, split=split.table, overall=result["overall"])
+    write_json(workdir / "provenance.json", record)
+    return result
 
 
 def committee_deviation(directory: str | Path, systems: Sequence[str | Path]) -> dict[str, dict]:
     """DP-GEN force deviation of a saved committee (:func:`ionscope.potential.ensemble.force_deviation`:
     per frame, max/min/mean over atoms of √⟨‖F_i − ⟨F_i⟩‖²⟩ over the members, eV/Å) on DeePMD
-    npy ``systems``; every member is evaluated by ``pair_style snap`` in LAMMPS."""
-    model = SnapModel.load(directory)
+    npy ``systems``; every member is evaluated by its pair style in LAMMPS."""
+    model = LinearModel.load(directory)
     if len(model.committee) < 2:
         raise ValueError(f"{directory}: a committee deviation needs at least two members "
                          f"(found {len(model.committee)})")
@@ -432,8 +676,11 @@ def committee_lammps_lines(directory: str | Path, type_order: Sequence[str], eve
     (``c_{prefix}_maxdevi``), written with the step every ``every`` steps to ``out_file``
     (``fix ave/time``). The compute runs only on those steps. ``type_order``: element of each
     LAMMPS type."""
-    model = SnapModel.load(directory)
-    snap, members = model.snap, model.committee
+    model = LinearModel.load(directory)
+    snap, members = model.descriptors, model.committee
+    if not isinstance(snap, Snap):
+        raise ValueError(f"{directory}: the in-MD committee deviation needs per-atom descriptor "
+                         f"gradients (compute snad/atom); this is a {snap.kind.upper()} committee")
     if len(members) < 2:
         raise ValueError(f"{directory}: a committee deviation needs at least two members")
     missing = set(type_order) - set(snap.species)

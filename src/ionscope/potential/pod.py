@@ -1,6 +1,9 @@
 """A fast CPU potential: linear proper-orthogonal-descriptor (POD) potentials (Nguyen & Rohskopf,
 J. Comput. Phys. 480, 112030, 2023), fitted by LAMMPS' own ``fitpod`` command to energies and
 forces of the same training split as the DeePMD model and run with ``pair_style pod``.
+(:func:`ionscope.potential.linear.train_linear` fits the same descriptors to energies, forces
+and virials by our own ridge regression, with a bootstrap committee; ``ionscope potential train
+--kind pod`` uses it unless ``--fit fitpod``.)
 
 The energy is a linear combination of one-, two- and three-body descriptors, E = Σ_i c·D_i, so
 the fit is one regularised least-squares solve. The ``fast`` preset was chosen by measurement

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..dft import CP2KSettings, get_preset, label_frames, restart_file
 from ..io import open_trajectory
-from ..md import DEFAULT_TIMESTEP_FS, Stage, protocols, run_stage
+from ..md import DEFAULT_TIMESTEP_FS, LAMMPSFailed, Stage, protocols, run_stage
 from ..potential import Potential, potential_from_dict
 from ..potential.dataset import find_systems
 from ..potential.ensemble import force_deviation
@@ -211,9 +211,13 @@ def _iterate(k, it, tasks, members, refit, systems, workdir, dft, settings, log)
                       else protocols.npt(task.T, task.ps, task.P),
                       timestep_fs=settings.timestep_fs, seed=task_seed(settings.seed, k, task.name),
                       dump_every_ps=task.dump_every_ps)
-        result = run_stage(it / "explore" / task.name, stage, members[0], task.atoms,
-                           progress=False)
-        frames = _dump_frames(result.trajectory, members[0].species, stage.timestep_ps)
+        frames, crashed = _explore(it / "explore" / task.name, stage, members[0], task.atoms)
+        if crashed:
+            log(f"iteration {k} {task.name}: LAMMPS stopped after {len(frames)} frames "
+                f"({crashed}); selecting from the frames before the crash")
+        if not frames:
+            explored.append(0)
+            continue
         deviation = _deviation(it / "explore" / task.name / "deviation.npy", members, frames)
         n_acc += int(np.sum(deviation < settings.trust_lo))
         n_fail += int(np.sum(deviation >= settings.trust_hi))
@@ -275,6 +279,52 @@ def _last_wavefunction(task_dft: Path) -> Path | None:
     """The wavefunction of the last frame of a task's CP2K directory that left one."""
     wfns = [w for d in sorted(task_dft.glob("frame-*")) if (w := restart_file(d)) is not None]
     return wfns[-1] if wfns else None
+
+
+def _explore(folder: Path, stage: Stage, member: Potential, atoms: Atoms) -> tuple[list[Atoms], str]:
+    """The frames of one exploration run, and why LAMMPS stopped early ("" when it did not).
+
+    A run that leaves the committee's data may crash (lost atoms, atoms too close); the frames
+    dumped before the crash are the most informative of all (DP-GEN), so they are kept, and the
+    crash is recorded in ``crashed.txt`` so that a resumed loop does not run it again. A run
+    that fails before its first dumped step is an input error and raises."""
+    crashed = folder / "crashed.txt"
+    if not crashed.exists():
+        try:
+            result = run_stage(folder, stage, member, atoms, progress=False)
+            return _dump_frames(result.trajectory, member.species, stage.timestep_ps), ""
+        except LAMMPSFailed as exc:
+            if _frames_with_all_atoms(folder / "dump.lammpstrj", len(atoms)) is None:
+                raise              # nothing ran: the input is wrong, not the model
+            lines = [l for l in str(exc).splitlines() if "ERROR" in l] or str(exc).splitlines()[:1]
+            with atomic_path(crashed) as tmp:
+                Path(tmp).write_text(lines[0] + "\n")
+    kept = _frames_with_all_atoms(folder / "dump.lammpstrj", len(atoms))
+    frames = _dump_frames(kept, member.species, stage.timestep_ps) if kept else []
+    return frames, crashed.read_text().strip()
+
+
+def _frames_with_all_atoms(dump: Path, n_atoms: int) -> Path | None:
+    """The leading frames of a crashed run's dump that still hold all ``n_atoms`` atoms (LAMMPS
+    may go on for a while after losing atoms), as ``before-crash.lammpstrj`` beside it."""
+    if not dump.exists():
+        return None
+    kept = []
+    for frame in dump.read_text().split("ITEM: TIMESTEP")[1:]:
+        lines = frame.splitlines()
+        try:
+            count = int(lines[lines.index("ITEM: NUMBER OF ATOMS") + 1])
+        except (ValueError, IndexError):
+            break
+        if count != n_atoms or len(lines) < count + 8:     # lost atoms, or a cut-off frame
+            break
+        kept.append("ITEM: TIMESTEP" + frame)
+    if len(kept) < 2:                                       # frame 0 is the start
+        return None
+    out = dump.with_name("before-crash.lammpstrj")
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text("".join(kept))
+    return out
 
 
 def _dump_frames(dump: Path, species, timestep_ps: float) -> list[Atoms]:
