@@ -137,15 +137,12 @@ class Snap:
         n3 = a.shape[0] - 7
         return rows[0], rows[1:1 + n3], _voigt_to_full(rows[1 + n3:])
 
-    def write_files(self, directory: Path, beta: np.ndarray, members: np.ndarray) -> None:
+    def file_texts(self, beta: np.ndarray, members: np.ndarray) -> dict[str, str]:
         """``model.snapparam``, ``model.snapcoeff`` and ``committee/member-K.snapcoeff``."""
-        with atomic_write(directory / "model.snapparam") as h:
-            h.write(self.param_text())
-        with atomic_write(directory / "model.snapcoeff") as h:
-            h.write(self.coeff_text(beta))
-        for k, b in enumerate(members):
-            with atomic_write(directory / "committee" / f"member-{k}.snapcoeff") as h:
-                h.write(self.coeff_text(b, comment=f"ionscope SNAP committee member {k}"))
+        return {"model.snapparam": self.param_text(), "model.snapcoeff": self.coeff_text(beta),
+                **{f"committee/member-{k}.snapcoeff":
+                   self.coeff_text(b, comment=f"ionscope SNAP committee member {k}")
+                   for k, b in enumerate(members)}}
 
     def read_files(self, directory: Path) -> tuple[np.ndarray, np.ndarray]:
         members = sorted((directory / "committee").glob("member-*.snapcoeff"),
@@ -260,15 +257,10 @@ class Pod:
         place(cell, pos)
         return a[0], a[1:], virial
 
-    def write_files(self, directory: Path, beta: np.ndarray, members: np.ndarray) -> None:
+    def file_texts(self, beta: np.ndarray, members: np.ndarray) -> dict[str, str]:
         """``param.pod``, ``coefficients.pod`` and ``committee/member-K.pod``."""
-        with atomic_write(directory / "param.pod") as h:
-            h.write(self.param_text())
-        with atomic_write(directory / "coefficients.pod") as h:
-            h.write(self.coeff_text(beta))
-        for k, b in enumerate(members):
-            with atomic_write(directory / "committee" / f"member-{k}.pod") as h:
-                h.write(self.coeff_text(b))
+        return {"param.pod": self.param_text(), "coefficients.pod": self.coeff_text(beta),
+                **{f"committee/member-{k}.pod": self.coeff_text(b) for k, b in enumerate(members)}}
 
     def read_files(self, directory: Path) -> tuple[np.ndarray, np.ndarray]:
         members = sorted((directory / "committee").glob("member-*.pod"),
@@ -525,7 +517,9 @@ class LinearModel:
         (kind, settings, fit record) in ``directory``."""
         directory = Path(directory)
         (directory / "committee").mkdir(parents=True, exist_ok=True)
-        self.descriptors.write_files(directory, self.beta, self.committee)
+        for name, text in self.descriptors.file_texts(self.beta, self.committee).items():
+            with atomic_write(directory / name) as h:
+                h.write(text)
         write_json(directory / "linear.json", {"kind": self.descriptors.kind,
                                                "settings": asdict(self.descriptors),
                                                "info": self.info})
