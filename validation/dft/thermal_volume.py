@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from ionscope.data import crystal, data_path
+from ionscope.data import crystal
 from ionscope.dft import thermal_zero_pressure_volume
 from ionscope.provenance import sha256_file
 
@@ -54,7 +54,7 @@ def thermal_volume() -> dict:
 
 if __name__ == "__main__":
     result = thermal_volume()
-    target = data_path("dft") / "beta-Li3PS4-thermal-volume.json"
+    target = ROOT / "src" / "ionscope" / "data" / "dft" / "beta-Li3PS4-thermal-volume.json"
     target.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("volume_vs_cif", "error_A3")}, indent=1))
     print(f"{len(result['systems'])} systems -> {target}")
