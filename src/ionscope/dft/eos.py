@@ -26,15 +26,15 @@ from ..io.deepmd_npy import load_system
 from .cp2k import EV_PER_A3_IN_GPA
 
 
-def frame_pressures(system: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def frame_pressures(system: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Volume (Å³), mean pressure (GPa) and diagonal stress (n, 3; GPa) of every frame of a
-    labelled DeePMD npy system, and its number of atoms."""
+    labelled DeePMD npy system, and the system itself (:func:`~ionscope.io.deepmd_npy.load_system`)."""
     data = load_system(system)
     if "virial" not in data:
         raise ValueError(f"{system}: no virial.npy, so no pressure")
     volume = np.abs(np.linalg.det(data["box"].reshape(-1, 3, 3)))
     diagonal = np.einsum("nii->ni", data["virial"].reshape(-1, 3, 3)) / volume[:, None] * EV_PER_A3_IN_GPA
-    return volume, diagonal.mean(axis=1), diagonal, len(data["types"])
+    return volume, diagonal.mean(axis=1), diagonal, data
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ class EquationOfState:
 
     @classmethod
     def from_labels(cls, system: str | Path) -> "EquationOfState":
-        volume, pressure, diagonal, n = frame_pressures(system)
+        volume, pressure, diagonal, data = frame_pressures(system)
         if len(volume) < 2 or np.ptp(volume) < 1e-6 * volume.mean():
             raise ValueError(f"{system}: an equation of state needs frames at two volumes or more")
         order = np.argsort(volume)
-        return cls(n, volume[order], load_system(system)["energy"][order], pressure[order],
+        return cls(len(data["types"]), volume[order], data["energy"][order], pressure[order],
                    diagonal[order])
 
     def zero_pressure_volume(self) -> float:
@@ -77,8 +77,8 @@ def thermal_zero_pressure_volume(systems: Sequence[str | Path], temperatures: Se
         raise ValueError(f"{len(systems)} systems but {len(temperatures)} temperatures")
     v, p, t = [], [], []
     for system, T in zip(systems, temperatures):
-        volume, pressure, _, n = frame_pressures(system)
-        v += list(volume / n)
+        volume, pressure, _, data = frame_pressures(system)
+        v += list(volume / len(data["types"]))
         p += list(pressure)
         t += [float(T)] * len(volume)
     v, p, t = map(np.asarray, (v, p, t))

@@ -288,25 +288,24 @@ def _explore(folder: Path, stage: Stage, member: Potential, atoms: Atoms) -> tup
     dumped before the crash are the most informative of all (DP-GEN), so they are kept, and the
     crash is recorded in ``crashed.txt`` so that a resumed loop does not run it again. A run
     that fails before its first dumped step is an input error and raises."""
-    crashed = folder / "crashed.txt"
+    crashed, kept = folder / "crashed.txt", folder / "before-crash.lammpstrj"
     if not crashed.exists():
         try:
             result = run_stage(folder, stage, member, atoms, progress=False)
             return _dump_frames(result.trajectory, member.species, stage.timestep_ps), ""
         except LAMMPSFailed as exc:
-            if _frames_with_all_atoms(folder / "dump.lammpstrj", len(atoms)) is None:
+            if _frames_with_all_atoms(folder / "dump.lammpstrj", len(atoms), kept) is None:
                 raise              # nothing ran: the input is wrong, not the model
             lines = [l for l in str(exc).splitlines() if "ERROR" in l] or str(exc).splitlines()[:1]
             with atomic_path(crashed) as tmp:
                 Path(tmp).write_text(lines[0] + "\n")
-    kept = _frames_with_all_atoms(folder / "dump.lammpstrj", len(atoms))
-    frames = _dump_frames(kept, member.species, stage.timestep_ps) if kept else []
+    frames = _dump_frames(kept, member.species, stage.timestep_ps) if kept.exists() else []
     return frames, crashed.read_text().strip()
 
 
-def _frames_with_all_atoms(dump: Path, n_atoms: int) -> Path | None:
+def _frames_with_all_atoms(dump: Path, n_atoms: int, out: Path) -> Path | None:
     """The leading frames of a crashed run's dump that still hold all ``n_atoms`` atoms (LAMMPS
-    may go on for a while after losing atoms), as ``before-crash.lammpstrj`` beside it."""
+    may go on for a while after losing atoms), written to ``out``; None without such frames."""
     if not dump.exists():
         return None
     kept = []
@@ -321,7 +320,6 @@ def _frames_with_all_atoms(dump: Path, n_atoms: int) -> Path | None:
         kept.append("ITEM: TIMESTEP" + frame)
     if len(kept) < 2:                                       # frame 0 is the start
         return None
-    out = dump.with_name("before-crash.lammpstrj")
     with atomic_path(out) as tmp:
         Path(tmp).write_text("".join(kept))
     return out

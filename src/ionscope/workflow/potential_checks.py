@@ -86,6 +86,7 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
         cell = _average_cell(traj)
         lengths = np.linalg.norm(cell, axis=1)
         volume_per_atom = abs(np.linalg.det(cell)) / len(reference)
+        dft_volume, dft_error = dft_thermal_volume_per_atom(T)
         rdf = RDF(r_max=4.0, bins=400, pairs=[("P", "S")]).run(traj, start=len(traj) // 2, progress=False)
         angles = BondAngles([("S", "P", "S")], cutoffs={("P", "S"): 2.6}, bins=90).run(
             traj, start=len(traj) // 2, progress=False)
@@ -95,9 +96,8 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
             "lattice_lengths": lengths, "lattice_deviation": deviation,
             "volume_per_atom": volume_per_atom,
             "volume_vs_cif": volume_per_atom / (reference.get_volume() / len(reference)),
-            "volume_vs_dft": volume_per_atom / dft_thermal_volume_per_atom(T)[0],
-            "volume_vs_dft_error": dft_thermal_volume_per_atom(T)[1] * volume_per_atom
-            / dft_thermal_volume_per_atom(T)[0] ** 2,
+            "volume_vs_dft": volume_per_atom / dft_volume,
+            "volume_vs_dft_error": dft_error * volume_per_atom / dft_volume ** 2,
             "volume_vs_dft_static_eos": volume_per_atom / dft_static_volume_per_atom(),
             "ps_bond": mean_bond_length(rdf.results, ("P", "S"), 2.6),
             "sps_peak": angles.results.peak[("S", "P", "S")],
