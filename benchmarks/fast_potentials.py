@@ -130,6 +130,8 @@ def main() -> None:
 
 
 def write_table(records: dict, args) -> None:
+    from _common import write_results
+
     lines = ["# Fast potentials: accuracy vs speed", "",
              f"Command: `python benchmarks/fast_potentials.py --stride {args.stride} "
              f"--steps {args.steps}`", "",
@@ -164,11 +166,7 @@ def write_table(records: dict, args) -> None:
     for s in systems:
         lines.append(f"| {s} | " + " | ".join(
             f"{records[n]['systems'][s]['force_rmse_meV_A']:.0f}" for n in records) + " |")
-    target = HERE / "fast_potentials_results.md"
-    kept = target.read_text().split("## Findings", 1) if target.exists() else []
-    findings = "\n## Findings" + kept[1] if len(kept) == 2 else ""  # hand-written, kept
-    target.write_text("\n".join(lines) + "\n" + findings)
-    print("\n".join(lines))
+    write_results(HERE / "fast_potentials_results.md", lines)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from ..potential import resolve_potential
 from ..potential.dataset import find_systems
 from ..potential.deepmd import compress
 from ..potential.ensemble import model_deviation
-from ..potential.linear import Pod, train_linear
+from ..potential.linear import Pod, Snap, train_linear
+from ..potential.neural import NeuralSnap, train_neural
 from ..potential.pod import train_pod
 from ..potential.validation import validation_table, write_validation
 from ..potential.workflow import train_deepmd
@@ -35,21 +36,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--data", required=True, type=Path, nargs="+",
                        help="directories of DeePMD npy systems (e.g. curated data and CP2K labels)")
     train.add_argument("--workdir", required=True, type=Path, help="output directory")
-    train.add_argument("--kind", choices=["deepmd", "pod"], default="deepmd",
-                       help="deepmd (reference) or pod (fast linear POD)")
+    train.add_argument("--kind", choices=["deepmd", "pod", "nnsnap"], default="deepmd",
+                       help="deepmd (reference), pod (fast linear POD) or nnsnap (a neural "
+                       "network on the explicit multi-element SNAP bispectrum, run by ML-IAP)")
     train.add_argument("--fit", choices=["ridge", "fitpod"], default="ridge",
                        help="pod: our weighted ridge regression on energies, forces and virials "
                        "with a 4-member bootstrap committee (default), or LAMMPS fitpod "
                        "(energies and forces only)")
     train.add_argument("--label-weight", type=float, default=10.0,
-                       help="pod ridge: weight of the frames of CP2K label systems (fewer than "
+                       help="pod ridge and nnsnap: weight of the frames of CP2K label systems (fewer than "
                        "10 frames: equations of state, learning-loop labels)")
     train.add_argument("--exclude", nargs="+", default=[], metavar="SYSTEM",
-                       help="pod ridge: leave these systems out (by folder name), e.g. AIMD "
+                       help="pod ridge and nnsnap: leave these systems out (by folder name), e.g. AIMD "
                        "systems computed in too small a cell at Γ only")
     train.add_argument("--preset", help="deepmd: paper | small | tiny (default paper); "
                        "pod: fast | accurate (default fast)")
-    train.add_argument("--stride", type=int, default=3, help="pod: fit every n-th training frame")
+    train.add_argument("--stride", type=int, default=3,
+                       help="pod and nnsnap: fit every n-th training frame")
+    train.add_argument("--epochs", type=int, default=200, help="nnsnap: training epochs")
+    train.add_argument("--hidden", type=int, nargs="+", default=[32, 32],
+                       help="nnsnap: hidden layer widths")
+    train.add_argument("--twojmax", type=int, default=2, help="nnsnap: SNAP 2J_max")
+    train.add_argument("--members", type=int, default=4,
+                       help="pod ridge and nnsnap: committee members")
     train.add_argument("--steps", type=int, default=100_000, help="training steps")
     train.add_argument("--seed", type=int, default=1, help="seed of the network and batches")
     train.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
@@ -63,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     test = actions.add_parser("test", help="RMSE per system of a model on DeePMD npy systems",
                               description="Energy, force and virial RMSE per system, with a "
                               "table, JSON and parity plots.")
-    test.add_argument("model", help="bundled name, DeePMD model (.pth) or POD directory")
+    test.add_argument("model", help="bundled name, DeePMD model (.pth), or a POD, SNAP or "
+                      "NN-SNAP directory")
     test.add_argument("--data", required=True, type=Path, help="directory of DeePMD npy systems")
     test.add_argument("--out", required=True, type=Path, help="output directory")
     test.set_defaults(func=_test)
@@ -128,9 +138,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.kind == "nnsnap":
+        net = NeuralSnap(Snap(twojmax=args.twojmax, rcutfac=4.5, chem=True), tuple(args.hidden))
+        result = train_neural(args.data, args.workdir, net, stride=args.stride,
+                              label_weight=args.label_weight, members=args.members,
+                              epochs=args.epochs, seed=args.seed, split_seed=args.split_seed,
+                              valid_fraction=args.valid_fraction, exclude=args.exclude,
+                              progress=True, log=print)
+        print(validation_table(result))
+        print(f"NN-SNAP potential (model.mliap.*, committee/) and validation written to "
+              f"{args.workdir}")
+        return 0
     if args.kind == "pod" and args.fit == "ridge":
         result = train_linear(args.data, args.workdir, Pod.from_preset(args.preset or "fast"),
-                              stride=args.stride,
+                              stride=args.stride, members=args.members,
                               label_weight=args.label_weight, seed=args.seed,
                               split_seed=args.split_seed, valid_fraction=args.valid_fraction,
                               exclude=args.exclude, progress=True)

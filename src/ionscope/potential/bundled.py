@@ -21,7 +21,7 @@ import numpy as np
 
 from ..provenance import sha256_file
 from .deepmd import compress
-from .model import Potential, deepmd_potential, pod_potential, snap_potential
+from .model import Potential, deepmd_potential, mliap_potential, pod_potential, snap_potential
 
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "pod-fast"
@@ -72,6 +72,9 @@ def bundled_potential(name: str | None = None, compressed: bool = False) -> Pote
     card = model_card(name)
     if card.get("kind", "deepmd") == "pod":
         return pod_potential(MODELS / name / "param.pod", MODELS / name / "coefficients.pod", name=name)
+    if card["kind"] == "nnsnap":
+        return mliap_potential(MODELS / name / "model.mliap.model",
+                               MODELS / name / "model.mliap.descriptor", name=name)
     return deepmd_potential(bundled_model(name, compressed=compressed),
                             name=f"{name}{'-compressed' if compressed else ''}")
 
@@ -80,7 +83,9 @@ def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = 
     """A potential from what a user writes: nothing (the bundled default), a bundled name
     (``pod-fast``, ``deepmd-paper``), a DeePMD ``.pth`` file, a directory holding a POD
     ``param.pod`` and ``coefficients.pod`` (what ``ionscope potential train --kind pod`` writes)
-    or a SNAP ``model.snapparam`` and ``model.snapcoeff`` (:mod:`ionscope.potential.linear`)."""
+    or a SNAP ``model.snapparam`` and ``model.snapcoeff`` (:mod:`ionscope.potential.linear`), or
+    an NN-SNAP ``model.mliap.model`` and ``model.mliap.descriptor``
+    (:mod:`ionscope.potential.neural`)."""
     if spec is None or str(spec) in available_models():
         return bundled_potential(None if spec is None else str(spec), compressed=compressed)
     path = Path(spec)
@@ -88,38 +93,47 @@ def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = 
         return pod_potential(path / "param.pod", path / "coefficients.pod", name=path.name)
     if path.is_dir() and (path / "model.snapparam").exists():
         return snap_potential(path / "model.snapcoeff", path / "model.snapparam", name=path.name)
+    if path.is_dir() and (path / "model.mliap.model").exists():
+        return mliap_potential(path / "model.mliap.model", path / "model.mliap.descriptor",
+                               name=path.name)
     if path.is_file():
         return deepmd_potential(path)
     raise FileNotFoundError(f"{spec}: not a bundled potential ({', '.join(available_models())}), "
-                            "a DeePMD model file, a POD or a SNAP directory")
+                            "a DeePMD model file, a POD, SNAP or NN-SNAP directory")
 
 
-def package_pod_model(workdir: str | Path, name: str, commands: list[str],
-                      destination: Path = MODELS) -> Path:
-    """Copy a fitted POD potential (``ionscope potential train --kind pod`` work directory) into
-    the bundled models with its committee (ridge fits), validation, parity plot, physical checks
-    and ``model.json``."""
+#: per kind of fitted model: its files, the record of the fit, the pair style
+FITTED_FILES = {"pod": (("param.pod", "coefficients.pod"), "linear.json", "pod"),
+                "nnsnap": (("model.mliap.model", "model.mliap.descriptor"), "neural.json", "mliap")}
+
+
+def package_fitted_model(workdir: str | Path, name: str, commands: list[str], kind: str = "pod",
+                         destination: Path = MODELS) -> Path:
+    """Copy a fitted POD or NN-SNAP potential (an ``ionscope potential train --kind pod|nnsnap``
+    work directory) into the bundled models with its committee, fit record, validation, parity
+    plot, physical checks and ``model.json``."""
+    files, fit_record, pair_style = FITTED_FILES[kind]
     workdir = Path(workdir)
     target = destination / name
     target.mkdir(parents=True, exist_ok=True)
-    for f in ("param.pod", "coefficients.pod"):
+    for f in files:
         shutil.copyfile(workdir / f, target / f)
-    if (workdir / "committee").is_dir():     # a ridge fit's bootstrap committee and record
+    if (workdir / "committee").is_dir():
         shutil.rmtree(target / "committee", ignore_errors=True)
         shutil.copytree(workdir / "committee", target / "committee")
-        shutil.copyfile(workdir / "linear.json", target / "linear.json")
+        shutil.copyfile(workdir / fit_record, target / fit_record)
     shutil.copyfile(workdir / "validation" / "table.md", target / "validation.md")
     shutil.copyfile(workdir / "validation" / "parity.png", target / "parity.png")
     if (workdir / "physics" / "physics.json").exists():
         shutil.copyfile(workdir / "physics" / "physics.json", target / "physics.json")
     record = json.loads((workdir / "provenance.json").read_text())
     validation = json.loads((workdir / "validation" / "validation.json").read_text())
-    species = pod_potential(target / "param.pod", target / "coefficients.pod").species
-    card = {"name": name, "kind": "pod", "type_map": species,
-            "pair_style": "pod", "fit": record["fit"], "parameters": record["parameters"],
+    species = resolve_potential(target).species
+    card = {"name": name, "kind": kind, "type_map": species,
+            "pair_style": pair_style, "fit": record["fit"], "parameters": record["parameters"],
             "command": " && ".join(commands), "data": record["inputs"], "split": record["split"],
             "validation": validation, "software": record["software"],
-            "sha256": {f: sha256_file(target / f) for f in ("param.pod", "coefficients.pod")}}
+            "sha256": {f: sha256_file(target / f) for f in files}}
     (target / "model.json").write_text(json.dumps(card, indent=1) + "\n")
     return target
 

@@ -27,6 +27,7 @@ reuses the per-frame normal matrices with bootstrap multiplicities of the frames
 from __future__ import annotations
 
 import ctypes
+import itertools
 import json
 import multiprocessing
 import time
@@ -56,6 +57,26 @@ def n_bispectrum(twojmax: int) -> int:
     """Number K of bispectrum components for ``twojmax`` (the loop of the compute sna/atom doc)."""
     return sum(1 for j1 in range(twojmax + 1) for j2 in range(j1 + 1)
                for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2) if j >= j1)
+
+
+def descriptor_orbits(snap: Snap) -> list[list[int]]:
+    """Groups of identical SNAP descriptor columns. Columns are ordered as LAMMPS lists them:
+    element triplets κλμ (μ fastest), each with the (j1, j2, j) of the ``compute sna/atom``
+    loop. With ``chem``, permuting the labels of positions with equal j gives the same
+    component; without it, every column is its own group."""
+    triples = [(j1, j2, j) for j1 in range(snap.twojmax + 1) for j2 in range(j1 + 1)
+               for j in range(j1 - j2, min(snap.twojmax, j1 + j2) + 1, 2) if j >= j1]
+    if not snap.chem:
+        return [[k] for k in range(len(triples))]
+    n, k = len(snap.species), len(triples)
+    groups: dict[tuple, list[int]] = {}
+    for labels in itertools.product(range(n), repeat=3):
+        for t, js in enumerate(triples):
+            same = [tuple(labels[i] for i in p) for p in itertools.permutations(range(3))
+                    if tuple(js[i] for i in p) == js]
+            column = ((labels[0] * n + labels[1]) * n + labels[2]) * k + t
+            groups.setdefault((t, min(same)), []).append(column)
+    return sorted(groups.values())
 
 
 @dataclass(frozen=True)
@@ -337,6 +358,23 @@ class _Placer:
         self.lmp.command(f"reset_timestep {self.step}")
 
 
+def descriptor_box(lmp, species: Sequence[str], cutoff: float, cell: np.ndarray, types: np.ndarray,
+                   positions: np.ndarray) -> None:
+    """Set up a LAMMPS instance for descriptor computes: the atoms of ``types`` (1-based, in the
+    order of ``species``) at ``positions`` in the lower-triangular ``cell``, with a zero pair
+    style whose neighbour lists reach ``cutoff``."""
+    for c in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
+              "boundary p p p",
+              "region box prism 0 {:.10f} 0 {:.10f} 0 {:.10f} {:.10f} {:.10f} {:.10f}".format(
+                  cell[0, 0], cell[1, 1], cell[2, 2], cell[1, 0], cell[2, 0], cell[2, 1]),
+              f"create_box {len(species)} box",
+              *(f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(species)),
+              f"pair_style zero {cutoff + 0.1:.4f}", "pair_coeff * *"):
+        lmp.command(c)
+    lmp.create_atoms(len(types), None, np.asarray(types).tolist(),
+                     wrap_positions(positions, cell).ravel().tolist())
+
+
 def _frame_rows(descriptors, system: str, frames: Sequence[int] | None,
                 chunk: int = 20) -> Iterator[FrameRows]:
     """Design rows of ``frames`` of a DeePMD npy ``system`` (runs where liblammps may be loaded:
@@ -373,16 +411,7 @@ def _chunk_rows(lmp, descriptors, data, frames, types, counts, name, tmp) -> Ite
         return cell, q, data["coord"][k].reshape(n, 3) @ q
 
     cell, _, pos = lammps_cell(frames[0])
-    for c in ("units metal", "atom_style atomic", "atom_modify map array sort 0 0",
-              "boundary p p p",
-              "region box prism 0 {:.10f} 0 {:.10f} 0 {:.10f} {:.10f} {:.10f} {:.10f}".format(
-                  cell[0, 0], cell[1, 1], cell[2, 2], cell[1, 0], cell[2, 0], cell[2, 1]),
-              f"create_box {ns} box",
-              *(f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}"
-                for k, s in enumerate(descriptors.species)),
-              f"pair_style zero {descriptors.cutoff + 0.1:.4f}", "pair_coeff * *"):
-        lmp.command(c)
-    lmp.create_atoms(n, None, types.tolist(), wrap_positions(pos, cell).ravel().tolist())
+    descriptor_box(lmp, descriptors.species, descriptors.cutoff, cell, types, pos)
     for c in descriptors.lammps_commands(tmp):   # after the atoms: computes size their rows then
         lmp.command(c)
     place = _Placer(lmp, n)
@@ -566,6 +595,20 @@ def bootstrap_multiplicities(selection: list[tuple[str, list[int]]], members: in
     return out
 
 
+def symmetrize(descriptors: Snap | Pod, beta: np.ndarray) -> np.ndarray:
+    """Coefficients averaged over each group of identical chem-SNAP descriptors
+    (:func:`descriptor_orbits`): the same energies, forces and virials, and the only form for
+    which ``pair_style snap`` (whose force code gives duplicates one coefficient) computes the
+    gradient of its own energy. Other descriptors are returned unchanged."""
+    if not isinstance(descriptors, Snap) or not descriptors.chem or descriptors.quadratic:
+        return beta
+    per_element = np.array(beta, float).reshape(len(descriptors.species), -1)
+    for columns in descriptor_orbits(descriptors):
+        cols = 1 + np.asarray(columns)     # after β_e0
+        per_element[:, cols] = per_element[:, cols].mean(axis=1, keepdims=True)
+    return per_element.ravel()
+
+
 def fit_linear(descriptors: Snap | Pod, selection: list[tuple[str, list[int]]],
                weights: Weights | None = None, regularization: float = 1e-8, members: int = 4,
                seed: int = 0, progress: bool = False) -> LinearModel:
@@ -576,8 +619,8 @@ def fit_linear(descriptors: Snap | Pod, selection: list[tuple[str, list[int]]],
     multiplicity = bootstrap_multiplicities(selection, members, seed) if members else {}
     started = time.perf_counter()
     eqs = _in_child(_normal_equations, descriptors, selection, weights, multiplicity, progress)
-    beta = ridge_solve(eqs["gram"][0], eqs["rhs"][0], regularization)
-    committee = np.array([ridge_solve(g, b, regularization)
+    beta = symmetrize(descriptors, ridge_solve(eqs["gram"][0], eqs["rhs"][0], regularization))
+    committee = np.array([symmetrize(descriptors, ridge_solve(g, b, regularization))
                           for g, b in zip(eqs["gram"][1:], eqs["rhs"][1:])])
     info = {"frames": sum(len(f) for _, f in selection), "rows": eqs["rows"],
             "coefficients": len(beta), "members": members, "seed": seed,
@@ -590,6 +633,40 @@ def fit_linear(descriptors: Snap | Pod, selection: list[tuple[str, list[int]]],
 #: systems with fewer frames are CP2K labels (equations of state, learning-loop frames), not
 #: trajectories: never thinned, and weighted by ``label_weight`` in :func:`train_linear`
 LABEL_SYSTEM_FRAMES = 10
+
+
+@dataclass
+class TrainingData:
+    """What a fit trains and validates on: the data folders, their seeded time-block split
+    (:func:`ionscope.potential.dataset.split_systems`, written to ``workdir/split``), every
+    ``stride``-th training frame of the systems not excluded, and the weights with the CP2K label
+    systems (fewer than :data:`LABEL_SYSTEM_FRAMES` frames, never thinned) counted
+    ``label_weight`` times."""
+
+    roots: list[Path]
+    split: object
+    selection: list[tuple[str, list[int]]]
+    weights: Weights
+    valid_dirs: list[Path]
+
+    @classmethod
+    def prepare(cls, data, workdir: Path, stride: int, weights: Weights, label_weight: float,
+                exclude: Sequence[str], split_seed: int, valid_fraction: float) -> "TrainingData":
+        roots = data_folders(data)
+        split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction,
+                              seed=split_seed)
+        unknown = set(exclude) - {Path(d).name.split("__")[-1] for d in split.train_dirs}
+        if unknown:
+            raise ValueError(f"exclude: no system named {sorted(unknown)} in "
+                             f"{[str(r) for r in roots]}")
+        kept = lambda dirs: [d for d in dirs if Path(d).name.split("__")[-1] not in exclude]  # noqa: E731
+        selection = select_frames(kept(split.train_dirs), stride=stride,
+                                  thin_from=LABEL_SYSTEM_FRAMES)
+        labels = {Path(s).name: label_weight * weights.system(Path(s).name)
+                  for s, frames in selection if len(frames) < LABEL_SYSTEM_FRAMES}
+        weights = Weights(weights.energy, weights.force, weights.virial,
+                          {**weights.systems, **labels}, weights.default)
+        return cls(roots, split, selection, weights, kept(split.valid_dirs))
 
 
 def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
@@ -614,22 +691,13 @@ def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
     ``provenance.json``."""
     workdir = Path(workdir).resolve()
     descriptors = descriptors or Pod.from_preset("fast")
-    roots = data_folders(data)
-    split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction, seed=split_seed)
-    unknown = set(exclude) - {Path(d).name.split("__")[-1] for d in split.train_dirs}
-    if unknown:
-        raise ValueError(f"exclude: no system named {sorted(unknown)} in {[str(r) for r in roots]}")
-    kept = lambda dirs: [d for d in dirs if Path(d).name.split("__")[-1] not in exclude]  # noqa: E731
-    selection = select_frames(kept(split.train_dirs), stride=stride, thin_from=LABEL_SYSTEM_FRAMES)
-    weights = weights or Weights()
-    labels = {Path(s).name: label_weight * weights.system(Path(s).name)
-              for s, frames in selection if len(frames) < LABEL_SYSTEM_FRAMES}
-    weights = Weights(weights.energy, weights.force, weights.virial,
-                      {**weights.systems, **labels}, weights.default)
+    plan = TrainingData.prepare(data, workdir, stride, weights or Weights(), label_weight,
+                                exclude, split_seed, valid_fraction)
+    roots, split, selection, weights = plan.roots, plan.split, plan.selection, plan.weights
     model = fit_linear(descriptors, selection, weights, regularization=regularization,
                        members=members, seed=seed, progress=progress)
     model.save(workdir)
-    result = evaluate_lammps(model.potential(workdir), kept(split.valid_dirs), progress=progress)
+    result = evaluate_lammps(model.potential(workdir), plan.valid_dirs, progress=progress)
     write_validation(result, workdir / "validation")
     record = provenance(inputs=data_inputs(roots),
                         parameters={"kind": descriptors.kind, "descriptors": asdict(descriptors),

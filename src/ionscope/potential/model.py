@@ -113,7 +113,16 @@ class SNAPPotential(Potential):
     kind: ClassVar[str] = "snap"
 
 
-_KINDS = {cls.kind: cls for cls in (Potential, DeepMDPotential, PODPotential, SNAPPotential)}
+@dataclass
+class MLIAPPotential(Potential):
+    """A machine-learning potential of LAMMPS' ML-IAP package (``pair_style mliap``; here the
+    NN-SNAP of :mod:`ionscope.potential.neural`): model and descriptor files."""
+
+    kind: ClassVar[str] = "mliap"
+
+
+_KINDS = {cls.kind: cls for cls in (Potential, DeepMDPotential, PODPotential, SNAPPotential,
+                                    MLIAPPotential)}
 
 
 def potential_from_dict(record: dict) -> Potential:
@@ -123,6 +132,24 @@ def potential_from_dict(record: dict) -> Potential:
         raise ValueError(f"unknown potential kind {kind!r} (known: {', '.join(_KINDS)})")
     return _KINDS[kind](record["name"], record["pair_style"], list(record["species"]),
                         [Path(f) for f in record["files"]], list(record.get("coeff_args", [])))
+
+
+def _existing(kind: str, *files: str | os.PathLike) -> list[Path]:
+    """The files as absolute paths; a missing one is named in the error."""
+    paths = [Path(f).resolve() for f in files]
+    for f in paths:
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: no such {kind} file")
+    return paths
+
+
+def _keyword_words(path: Path, keyword: str, what: str) -> list[str]:
+    """The words after ``keyword`` on its line of a parameter file (``#`` starts a comment)."""
+    for line in path.read_text().splitlines():
+        words = line.split("#")[0].split()
+        if words and words[0] == keyword and words[1:]:
+            return words[1:]
+    raise ValueError(f"{path}: no '{keyword}' line in the {what}")
 
 
 def deepmd_potential(model: str | os.PathLike, name: str | None = None) -> DeepMDPotential:
@@ -139,17 +166,8 @@ def deepmd_potential(model: str | os.PathLike, name: str | None = None) -> DeepM
 def pod_potential(param: str | os.PathLike, coefficients: str | os.PathLike,
                   name: str | None = None) -> PODPotential:
     """A POD potential from its descriptor file (``param.pod``) and fitted coefficients."""
-    param, coefficients = Path(param).resolve(), Path(coefficients).resolve()
-    for f in (param, coefficients):
-        if not f.is_file():
-            raise FileNotFoundError(f"{f}: no such POD file")
-    species = None
-    for line in param.read_text().splitlines():
-        words = line.split()
-        if words and words[0] == "species":
-            species = words[1:]
-    if not species:
-        raise ValueError(f"{param}: no 'species' line in the POD parameter file")
+    param, coefficients = _existing("POD", param, coefficients)
+    species = _keyword_words(param, "species", "POD parameter file")
     return PODPotential(name or coefficients.stem, "pod", species, [param, coefficients],
                         [str(param), str(coefficients)])
 
@@ -157,10 +175,7 @@ def pod_potential(param: str | os.PathLike, coefficients: str | os.PathLike,
 def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
                    name: str | None = None) -> SNAPPotential:
     """A SNAP potential from its ``.snapcoeff`` and ``.snapparam`` files."""
-    coefficients, param = Path(coefficients).resolve(), Path(param).resolve()
-    for f in (coefficients, param):
-        if not f.is_file():
-            raise FileNotFoundError(f"{f}: no such SNAP file")
+    coefficients, param = _existing("SNAP", coefficients, param)
     words = [ln.split() for ln in coefficients.read_text().splitlines()
              if ln.strip() and not ln.lstrip().startswith("#")]
     try:
@@ -171,3 +186,12 @@ def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
                          "and, per element, a 'NAME RADIUS WEIGHT' line and NCOEFF numbers)") from None
     return SNAPPotential(name or coefficients.stem, "snap", species, [coefficients, param],
                          [str(coefficients), str(param)])
+
+
+def mliap_potential(model: str | os.PathLike, descriptor: str | os.PathLike,
+                    name: str | None = None) -> MLIAPPotential:
+    """An ML-IAP ``nn`` model on the ``sna`` (SNAP) descriptor: its model and descriptor files."""
+    model, descriptor = _existing("ML-IAP", model, descriptor)
+    species = _keyword_words(descriptor, "elems", "ML-IAP descriptor file")
+    return MLIAPPotential(name or model.name.split(".")[0], f"mliap model nn {model} descriptor sna "
+                          f"{descriptor}", species, [model, descriptor])
