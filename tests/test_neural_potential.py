@@ -153,3 +153,26 @@ def test_training_through_the_cli_ships_a_committee_and_learns(tmp_path, shared_
     stamps = [p.stat().st_mtime_ns for p in cached]
     assert main(args[:-2] + ["--members", "1"]) == 0
     assert [p.stat().st_mtime_ns for p in sorted((work / "features").iterdir())] == stamps
+
+
+def test_an_interrupted_training_resumes_to_the_same_network(tmp_path, shared_data):
+    """A fit stopped after its epoch-10 checkpoint and run again with the same settings
+    continues from there and ends with the network an uninterrupted fit gives."""
+    net = NeuralSnap(hidden=(4,))
+    features = frame_features(net, [(str(shared_data / "lips-dft" / "Li7PS6"), [0, 300, 600])],
+                              tmp_path / "cache")
+    whole, _ = fit_network(net, features, epochs=15, seed=3)
+
+    def stop_at_ten(message):
+        if message.startswith("epoch 10"):
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "member.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fit_network(net, features, epochs=15, seed=3, checkpoint=checkpoint, log=stop_at_ten)
+    messages = []
+    resumed, info = fit_network(net, features, epochs=15, seed=3, checkpoint=checkpoint,
+                                log=messages.append)
+    assert messages[0] == f"resumed from {checkpoint} at epoch 10" and len(info["loss"]) == 15
+    for a, b in zip(resumed.weights[0] + resumed.biases[1], whole.weights[0] + whole.biases[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -325,8 +325,18 @@ def frame_features(net: NeuralSnap, selection: list[tuple[str, list[int]]], cach
 # The network in PyTorch
 
 
+def _torch():
+    """PyTorch, which fits the networks (LAMMPS alone runs them)."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("fitting an NN-SNAP potential needs PyTorch: pip install "
+                          "'ionscope[deepmd]' (or torch)") from None
+    return torch
+
+
 def _activation(name: str):
-    import torch
+    torch = _torch()
 
     return {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[name]
 
@@ -335,7 +345,7 @@ class _Batch:
     """Frames concatenated for one PyTorch evaluation (atom and pair indices offset)."""
 
     def __init__(self, features: Sequence[FrameFeatures], device="cpu"):
-        import torch
+        torch = _torch()
 
         offsets = np.cumsum([0] + [len(f.elements) for f in features])
         cat = lambda name: np.concatenate([getattr(f, name) for f in features])  # noqa: E731
@@ -362,7 +372,7 @@ class _Network:
     """Per-element MLPs (float64 parameters) evaluating energies, forces and virials of a batch."""
 
     def __init__(self, net: NeuralSnap, mean, std, energy_per_element, seed: int):
-        import torch
+        torch = _torch()
 
         self.net = net
         gen = torch.Generator().manual_seed(seed)
@@ -386,7 +396,7 @@ class _Network:
         return [p for ws, bs in zip(self.weights, self.biases) for p in (*ws, *bs)]
 
     def atom_energies(self, B, elements):
-        import torch
+        torch = _torch()
 
         act = _activation(self.net.activation)
         energy = torch.zeros(len(B), dtype=torch.float64)
@@ -404,7 +414,7 @@ class _Network:
 
     def __call__(self, batch: _Batch, create_graph: bool = True):
         """Frame energies (eV), atom forces (eV/Å) and frame virials (Voigt, eV)."""
-        import torch
+        torch = _torch()
 
         B = batch.B.to(torch.float64).requires_grad_()
         e_atom = self.atom_energies(B, batch.elements)
@@ -442,17 +452,19 @@ def _standardisation(features: Sequence[FrameFeatures], n_elements: int):
 
 
 def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Weights | None = None,
-                epochs: int = 200, batch_frames: int = 16, learning_rate: float = 3e-3,
+                epochs: int = 200, batch_frames: int = 8, learning_rate: float = 3e-3,
                 final_learning_rate: float = 1e-4, seed: int = 0,
-                frame_weights: np.ndarray | None = None, progress: bool = False,
-                log=None) -> tuple[NetworkParameters, dict]:
+                frame_weights: np.ndarray | None = None, checkpoint: str | Path | None = None,
+                progress: bool = False, log=None) -> tuple[NetworkParameters, dict]:
     """Train one network with Adam (learning rate decaying exponentially from ``learning_rate``
     to ``final_learning_rate``) on mini-batches of ``batch_frames`` frames; ``frame_weights``
-    multiply the system weights (bootstrap counts of a committee member)."""
-    import torch
+    multiply the system weights (bootstrap counts of a committee member). With ``checkpoint``,
+    the state (parameters, optimiser, schedule, random generator, loss history) is written there
+    atomically every 5 epochs and a run with the same settings resumes from it."""
+    torch = _torch()
 
     torch.manual_seed(seed)
-    weights = weights or Weights()
+    weights = weights or NEURAL_WEIGHTS
     mean, std, per_element = _standardisation(features, len(net.snap.species))
     model = _Network(net, mean, std, per_element, seed)
     s = np.array([weights.system(f.system) for f in features], float)
@@ -465,7 +477,24 @@ def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Wei
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma)
     rng = np.random.default_rng(seed)
     history, started = [], time.perf_counter()
-    for epoch in tqdm(range(epochs), desc="NN-SNAP epochs", disable=None if progress else True):
+    settings = hashlib.sha256(json.dumps([asdict(net), asdict(weights), epochs, batch_frames,
+                                          learning_rate, final_learning_rate, seed,
+                                          s.tolist()]).encode()).hexdigest()
+    first = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["settings"] == settings:
+            with torch.no_grad():
+                for p, value in zip(model.parameters(), state["parameters"]):
+                    p.copy_(value)
+            optimiser.load_state_dict(state["optimiser"])
+            scheduler.load_state_dict(state["scheduler"])
+            rng.bit_generator.state = state["rng"]
+            history, first = state["history"], state["epoch"]
+            if log:
+                log(f"resumed from {checkpoint} at epoch {first}")
+    for epoch in tqdm(range(first, epochs), desc="NN-SNAP epochs", initial=first, total=epochs,
+                      disable=None if progress else True):
         order = rng.permutation(keep)
         total = 0.0
         for start in range(0, len(order), batch_frames):
@@ -487,6 +516,13 @@ def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Wei
         history.append(total / len(keep))
         if log and (epoch % 10 == 0 or epoch == epochs - 1):
             log(f"epoch {epoch}: loss {history[-1]:.5g}")
+        if checkpoint is not None and (epoch % 5 == 4 or epoch == epochs - 1):
+            with atomic_path(Path(checkpoint)) as tmp:
+                torch.save({"settings": settings, "epoch": epoch + 1, "history": history,
+                            "parameters": [p.detach().clone() for p in model.parameters()],
+                            "optimiser": optimiser.state_dict(),
+                            "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state},
+                           tmp)
     info = {"epochs": epochs, "batch_frames": batch_frames, "learning_rate": learning_rate,
             "final_learning_rate": final_learning_rate, "seed": seed, "loss": history,
             "fit_seconds": time.perf_counter() - started, "frames": int(len(keep))}
@@ -495,7 +531,7 @@ def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Wei
 
 def predict(net: NeuralSnap, params: NetworkParameters, features: Sequence[FrameFeatures]):
     """Energies (eV), forces (N, 3) and Voigt virials (eV) of frames, per frame."""
-    import torch
+    torch = _torch()
 
     model = _Network(net, params.mean, params.std, np.zeros(len(net.snap.species)), 0)
     with torch.no_grad():
@@ -571,7 +607,8 @@ def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
     frames within each system, their own initialisations; member 0 is the model itself), and
     validate on all validation frames through ``pair_style mliap`` in LAMMPS. Products in
     ``workdir``: the potential's files, ``committee/``, ``validation/``, ``provenance.json``;
-    descriptor caches in ``workdir/features``."""
+    descriptor caches in ``workdir/features``; training checkpoints in ``workdir/checkpoints``
+    (the same command resumes an interrupted run, finished members included)."""
     workdir = Path(workdir).resolve()
     net = net or NeuralSnap()
     plan = TrainingData.prepare(data, workdir, stride, weights or NEURAL_WEIGHTS, label_weight,
@@ -590,7 +627,8 @@ def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
             for idx in by_system.values():
                 np.add.at(counts, rng.choice(idx, len(idx)), 1)
         trained.append(fit_network(net, features, weights, epochs=epochs, seed=seed + m,
-                                   frame_weights=counts, progress=progress, log=log))
+                                   frame_weights=counts, progress=progress, log=log,
+                                   checkpoint=workdir / "checkpoints" / f"member-{m}.pt"))
     info = {"members": [i for _, i in trained], "weights": asdict(weights), "stride": stride,
             "systems": {Path(s).name: len(f) for s, f in selection},
             "parameters_per_element": net.n_parameters}
