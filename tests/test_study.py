@@ -271,6 +271,12 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     assert 0 <= beta["softness test accuracy"] <= 1
     assert summary["potential"]["name"] == "pod-fast"
     assert summary["potential"]["validation_rmse"]["force_rmse_meV_A"] > 0
+    # pod-fast's committee evaluated on 20 frames of every production run
+    deviation = beta["committee max force deviation (eV/Å) by T"]
+    assert set(deviation) == {"800 K", "1000 K"} and all("max" in v for v in deviation.values())
+    analysis = json.loads((tiny_run / "beta" / "analysis-800K" / "summary.json").read_text())["summary"]
+    assert 0 < analysis["committee_max_devi_f_eV_A"] <= analysis["committee_max_devi_f_max_eV_A"]
+    assert analysis["committee_frames"] == min(20, analysis["frames"])
     arr = np.genfromtxt(report / "arrhenius.csv", delimiter=",", names=True, dtype=None, encoding=None)
     assert len(arr) == 6   # three systems × two temperatures
     for T in ("800K", "1000K"):     # the glass-ceramic's F(Z), composition and region figures

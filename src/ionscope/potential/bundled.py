@@ -21,7 +21,9 @@ import numpy as np
 
 from ..provenance import sha256_file
 from .deepmd import compress
+from .linear import LinearModel
 from .model import Potential, deepmd_potential, mliap_potential, pod_potential, snap_potential
+from .neural import NeuralModel
 
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "pod-fast"
@@ -160,3 +162,18 @@ def package_model(workdir: str | Path, name: str, commands: list[str], destinati
             "compressed": "made on first use (ionscope.potential.bundled.bundled_model(..., compressed=True))"}
     (target / "model.json").write_text(json.dumps(card, indent=1) + "\n")
     return target
+
+
+def committee_members(potential: Potential) -> list[Potential]:
+    """The committee that ships beside a fitted potential (``committee/`` of a ridge POD or SNAP
+    fit, ``linear.json``; or of an NN-SNAP fit, ``neural.json``), as potentials; empty when
+    there is none or it has fewer than two members."""
+    if not potential.files:
+        return []
+    folder = potential.files[0].parent
+    for record, kind in (("neural.json", NeuralModel), ("linear.json", LinearModel)):
+        if (folder / record).exists():
+            model = kind.load(folder)
+            n = len(model.committee)
+            return [model.potential(folder, member=k) for k in range(n)] if n >= 2 else []
+    return []

@@ -63,6 +63,9 @@ def headline(results: StudyResults, study) -> dict:
             **{label(StructureSummary, f): _value(st, f) for f in (
                 "p_s_bond_length_A", "li_s_coordination", "anion_p_fractions", "density_g_cm3",
                 "xrd_crystallinity")},
+            "committee max force deviation (eV/Å) by T": {
+                f"{T:g} K": f"{a.committee_max_devi_f_eV_A:.3g} (max {a.committee_max_devi_f_max_eV_A:.3g})"
+                for T, a in sorted(d.analyses.items()) if a.committee_max_devi_f_eV_A is not None},
             "softness test accuracy": _value(d.softness, "test_accuracy"),
             "mean softness": _value(d.softness, "mean_softness"),
             "fraction soft (S > 0)": _value(d.softness, "fraction_soft"),

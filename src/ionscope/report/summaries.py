@@ -112,6 +112,9 @@ class AnalysisSummary(Summary):
     volume_A3: float | None = None
     vdos_band_centre_THz: float | None = None
     regions: dict[str, RegionSummary] | None = None
+    committee_max_devi_f_eV_A: float | None = None
+    committee_max_devi_f_max_eV_A: float | None = None
+    committee_frames: int | None = None
 
 
 class TransportSummary(Summary):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..data import data_path
 from ..potential import resolve_potential
+from ..potential.bundled import committee_members
 from ..provenance import provenance, task_seed, write_json
 from ..report.study import build_study_report
 from ..report.summaries import SUMMARY_SCHEMA
@@ -38,6 +39,7 @@ def build_tasks(study: Study) -> list[Task]:
     keys = StudyLayout(study)
     potential = _potential(study)
     pot_id = {"name": potential.name, "sha256": potential.sha256}
+    committee = committee_members(potential)
     md = study.md
     tasks: list[Task] = []
     for system in study.systems:
@@ -84,8 +86,10 @@ def build_tasks(study: Study) -> list[Task]:
                 analysis_roles["vdos"] = keys.vdos(s, T)
             tasks.append(Task(keys.analysis(s, T), "analysis",
                               {"T": T, "analysis": study.analysis.model_dump(), "kind": system.kind,
-                               "axis": system.axis, "summary_schema": SUMMARY_SCHEMA},
-                              roles=analysis_roles, run=steps.analysis_runner(system, T, study.analysis)))
+                               "axis": system.axis, "summary_schema": SUMMARY_SCHEMA,
+                               "committee": [m.sha256 for m in committee]},
+                              roles=analysis_roles,
+                              run=steps.analysis_runner(system, T, study.analysis, committee)))
             analyses[T] = keys.analysis(s, T)
         tasks.append(Task(keys.transport(s), "transport",
                           {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},

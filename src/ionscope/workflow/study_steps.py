@@ -28,6 +28,8 @@ from ..analysis.softness import RadialFeatures, SoftnessModel
 from ..analysis.structure import composition_profile, order_profile
 from ..io import open_trajectory
 from ..io.tables import write_csv
+from ..potential.ensemble import force_deviation
+from ..potential.lammps_eval import committee_forces
 from ..md import Stage, load_stage, prepare_stage, protocols, reference_pressure
 from ..md.pressure import BAR_PER_GPA
 from ..provenance import provenance, write_json
@@ -153,12 +155,28 @@ def vdos_runner(T: float, md, potential, seed: int):
         thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps))
 
 
-def analysis_runner(system, T: float, spec):
+def committee_deviation(traj, committee, frames: int = 20) -> dict:
+    """The committee's force deviation on ``frames`` evenly spaced frames of a run: per frame the
+    DP-GEN maximum over atoms of √⟨‖F_i − ⟨F_i⟩‖²⟩ (eV/Å, :func:`force_deviation`), then its
+    mean and maximum over the frames: where the run left the data the committee learnt from."""
+    picks = np.unique(np.linspace(0, len(traj) - 1, min(frames, len(traj))).round().astype(int))
+    atoms = [traj.atoms(int(k)) for k in picks]
+    deviation = force_deviation(committee_forces(committee, atoms))["max_devi_f"]
+    return {"committee_max_devi_f_eV_A": float(deviation.mean()),
+            "committee_max_devi_f_max_eV_A": float(deviation.max()),
+            "committee_frames": int(len(picks))}
+
+
+def analysis_runner(system, T: float, spec, committee=()):
+    """Structure, dynamics and (with a ``committee`` of potentials) the committee's force
+    deviation on the production run of ``system`` at ``T``."""
     def run(work: Path, deps) -> None:
         md_dir = deps["md"]
         traj = open_trajectory(md_dir / "trajectory.h5")
         species = spec.species
         summary: dict = {"system": system.name, "T": T, "frames": len(traj), "kind": system.kind}
+        if len(committee) >= 2:
+            summary.update(committee_deviation(traj, committee))
         if spec.structure:
             step = max(1, len(traj) // 50)
             summary["structure"] = analyse_structure(traj, Tables.STRUCTURE, work, step=step,
