@@ -1,16 +1,18 @@
-"""Benchmark: NN-SNAP (a neural network on the explicit multi-element SNAP bispectrum, run by
-LAMMPS ML-IAP) against the linear pod-fast — accuracy vs speed, the Pareto table of issue #14.
+"""Benchmark: NN-SNAP potentials (a neural network on the explicit multi-element SNAP bispectrum,
+run by LAMMPS ML-IAP) against the linear pod-fast — accuracy vs speed, the Pareto table of
+issue #14.
 
-Every variant is trained by :func:`ionscope.potential.neural.train_neural` on the data of the
-bundled pod-fast (the curated PBE-D3 data without the Γ-only β-Li3PS4, Li3P and S systems, plus
-every committed CP2K k-point label ×50), split with the bundled models' seed. Errors: all
-validation frames of the curated data (through the pair style in LAMMPS), and CP2K frames no
-model was fitted to (``--heldout``: labels of the learning loop written after the training data
-was fixed). Speed: NVT MD of 768-atom β-Li3PS4 at 300 K, 1 fs, LAMMPS loop time, on
-``--ranks`` MPI ranks (pod-fast measured in the same run, so the ratio holds whatever the load).
-Writes ``neural_potentials_results.md`` beside this script (hand-written findings kept).
+The models are trained beforehand with ``ionscope potential train --kind nnsnap`` (resumable,
+hours on one core: their commands are in each model's README) and given here as folders.
+Errors: every validation frame of the curated data in the model's own split (through the pair
+style in LAMMPS; glass = the three ``glass-iter0`` systems, crystal = γ-Li3PS4), and CP2K frames
+no model was fitted to (``--heldout``). Speed: NVT MD of 768-atom β-Li3PS4 at 300 K, 1 fs,
+LAMMPS loop time on ``--ranks`` MPI ranks × 1 thread, pod-fast measured in the same run so that
+the ratio holds whatever the load. Writes ``neural_potentials_results.md`` beside this script
+(hand-written findings kept).
 
-    python benchmarks/neural_potentials.py --stride 10 --epochs 200 --heldout DIR [DIR …]
+    python benchmarks/neural_potentials.py --models validation/potentials/nnsnap-v1 … \
+        --heldout DIR [DIR …] --ranks 2
 """
 
 from __future__ import annotations
@@ -24,18 +26,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 MAIN = HERE.parent
-DATA = [MAIN / "runs" / "curated-pbe-d3", MAIN / "src" / "ionscope" / "data" / "dft",
-        MAIN / "validation" / "dft" / "loop1-labels", MAIN / "validation" / "dft" / "learn-labels"]
+#: systems every fit here leaves out (Γ-only or another level of theory, see the curation)
 EXCLUDE = ["Li3P", "S", "beta-Li3PS4"]
 
 
-def variants():
-    from ionscope.potential.linear import Snap
-    from ionscope.potential.neural import NeuralSnap
+def describe(folder: Path) -> dict:
+    """Descriptor size, parameters and training settings recorded by the fit."""
+    from ionscope.potential.neural import NeuralModel
 
-    return [("NN-SNAP 2J=2 32×32", NeuralSnap(Snap(twojmax=2, chem=True), (32, 32))),
-            ("NN-SNAP 2J=2 64×64", NeuralSnap(Snap(twojmax=2, chem=True), (64, 64))),
-            ("NN-SNAP 2J=3 32×32", NeuralSnap(Snap(twojmax=3, chem=True), (32, 32)))]
+    model = NeuralModel.load(folder)
+    record = json.loads((folder / "provenance.json").read_text())["parameters"]
+    snap = model.net.snap
+    return {"inputs": model.net.n_inputs, "parameters": 3 * model.net.n_parameters,
+            "settings": f"2J={snap.twojmax}, {snap.cutoff:g} Å, "
+                        f"{'×'.join(map(str, model.net.hidden))}, {record['epochs']} epochs, "
+                        f"batch {record.get('batch_frames', 8)}, stride {record['stride']}"
+                        + "".join(f", {k} /{v}" for k, v in record.get("strides", {}).items())}
 
 
 def summary(result: dict) -> dict:
@@ -58,53 +64,44 @@ def errors(potential, valid, heldout) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", default=str(MAIN / "runs" / "nnsnap"))
-    parser.add_argument("--stride", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--models", nargs="+", type=Path, required=True,
+                        help="NN-SNAP model folders (ionscope potential train --kind nnsnap)")
+    parser.add_argument("--workdir", default=str(MAIN / "runs" / "neural-benchmark"))
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--ranks", type=int, default=1)
     parser.add_argument("--heldout", nargs="*", default=[], type=Path,
                         help="DeePMD npy systems of CP2K frames no model was fitted to")
-    parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     args = parser.parse_args()
 
     from potentials import measure
+    from tqdm.auto import tqdm
 
-    from ionscope.potential import bundled_potential
-    from ionscope.potential.neural import NeuralModel, train_neural
+    from ionscope.potential import bundled_potential, resolve_potential
 
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    records_file = work / "records.json"
-    records = json.loads(records_file.read_text()) if records_file.exists() else {}
     heldout = [str(h.resolve()) for h in args.heldout]
+    splits = [m / "split" / "valid" for m in args.models if (m / "split" / "valid").exists()]
+    if not splits:
+        sys.exit("neural_potentials: none of --models holds its split/valid (train with "
+                 "ionscope potential train; the committed copies keep validation/ only)")
+    valid = sorted(str(p) for p in splits[0].iterdir() if p.name.split("__")[-1] not in EXCLUDE)
+    records = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, net in [*variants(), ("pod-fast", None)]:
-            if args.only and name not in args.only and name != "pod-fast":
-                continue
-            out = work / name.replace(" ", "_").replace("×", "x").replace("=", "")
-            record = records.setdefault(name, {})
-            if net is None:
-                potential = bundled_potential("pod-fast")
-                valid = json.loads((work / "valid.json").read_text()) if (work / "valid.json").exists() else None
-            else:
-                if not (out / "neural.json").exists():
-                    train_neural(DATA, out, net, stride=args.stride, label_weight=50, members=1,
-                                 epochs=args.epochs, exclude=EXCLUDE, progress=True)
-                potential = NeuralModel.load(out).potential(out)
-                valid = sorted(str(p) for p in (out / "split" / "valid").iterdir()
-                               if p.name.split("__")[-1] not in EXCLUDE)
-                (work / "valid.json").write_text(json.dumps(valid))
-                record.update(inputs=net.n_inputs, parameters=3 * net.n_parameters,
-                              fit_seconds=json.loads((out / "neural.json").read_text())
-                              ["info"]["members"][0]["fit_seconds"])
-            if valid and record.get("heldout_systems") != heldout:
-                record.update(errors(potential, valid, heldout), heldout_systems=heldout)
-            if "speed" not in record:
-                record["speed"] = measure(potential, 768, args.steps, args.ranks, 1, Path(tmp))
-            records_file.write_text(json.dumps(records, indent=1))
-            print(name, json.dumps({k: record.get(k, {}).get("glass") for k in ("validation",)}),
-                  record["speed"]["ns_per_day"], flush=True)
+        rows = [("pod-fast", None), *((m.name, m.resolve()) for m in args.models)]
+        for name, folder in tqdm(rows, desc="potentials", unit="model"):
+            potential = bundled_potential("pod-fast") if folder is None else resolve_potential(folder)
+            record = {} if folder is None else describe(folder)
+            stored = None if folder is None else folder / "validation" / "validation.json"
+            record["validation"] = summary(json.loads(stored.read_text()) if stored and stored.exists()
+                                           else potential.evaluate(valid))
+            if heldout:
+                record["heldout"] = summary(potential.evaluate(heldout))
+            record["speed"] = measure(potential, 768, args.steps, args.ranks, 1, Path(tmp))
+            records[name] = record
+            print(name, json.dumps((record.get("validation") or {}).get("glass")),
+                  round(record["speed"]["ns_per_day"], 2), flush=True)
+    (work / "records.json").write_text(json.dumps(records, indent=1))
     write_table(records, args)
 
 
@@ -118,23 +115,22 @@ def write_table(records: dict, args) -> None:
             return "—"
 
     lines = ["# NN-SNAP vs pod-fast: accuracy vs speed", "",
-             f"Command: `python benchmarks/neural_potentials.py --stride {args.stride} --epochs "
-             f"{args.epochs} --steps {args.steps} --ranks {args.ranks} --heldout …`", "",
-             "Training data: as the bundled pod-fast (curated PBE-D3(0) data without the Γ-only "
-             "β-Li3PS4, Li3P and S systems, plus every committed CP2K k-point label ×50), every "
-             f"{args.stride}th training frame, {args.epochs} epochs (Adam, loss on energy/atom ×30, "
-             "force ×1, virial/atom ×3). Validation: every validation frame of the curated "
-             "systems (glass = the three `glass-iter0` systems, crystal = γ-Li3PS4). Held out: "
-             "CP2K k-point frames from the learning loop that no model saw. Speed: NVT 300 K, "
-             f"768-atom β-Li3PS4, 1 fs, LAMMPS loop time on {args.ranks} MPI rank(s) × 1 thread, "
-             "all rows in one run.", "",
-             "| potential | inputs | parameters | F glass (meV/Å) | F crystal | F all | E glass "
-             "(meV/atom) | E all | V all (meV/atom) | F held out | E held out | V held out | "
-             "ns/day | katom-step/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"Command: `python benchmarks/neural_potentials.py --models "
+             f"{' '.join(str(m) for m in args.models)} --steps {args.steps} --ranks {args.ranks} "
+             f"--heldout …` ({len(args.heldout)} held-out systems)", "",
+             "Validation: every validation frame of the curated systems in the models' split "
+             "(without the Γ-only β-Li3PS4, Li3P and S; glass = the three `glass-iter0` systems, "
+             "crystal = γ-Li3PS4), through the pair style in LAMMPS. Held out: CP2K k-point frames "
+             "from the learning loop that no model saw. Speed: NVT 300 K, 768-atom β-Li3PS4, 1 fs, "
+             f"LAMMPS loop time on {args.ranks} MPI rank(s) × 1 thread, all rows in one run.", "",
+             "| potential | settings | inputs | parameters | F glass (meV/Å) | F crystal | F all | "
+             "E glass (meV/atom) | E all | V all (meV/atom) | F held out | E held out | V held out "
+             "| ns/day | katom-step/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in records.items():
         lines.append(" | ".join([
-            f"| {name}", str(r.get("inputs", "—")), str(r.get("parameters", 345)),
+            f"| {name}", r.get("settings", "linear POD, ridge, E+F+V"),
+            str(r.get("inputs", "—")), str(r.get("parameters", 345)),
             cell(r, "validation", "glass", "force_rmse_meV_A", ".0f"),
             cell(r, "validation", "crystal", "force_rmse_meV_A", ".0f"),
             cell(r, "validation", "all", "force_rmse_meV_A", ".0f"),

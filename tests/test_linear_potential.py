@@ -288,15 +288,22 @@ def test_pod_training_weights_the_label_systems_and_ships_a_committee(tmp_path, 
     (data / "P2S5").symlink_to(shared_data / "lips-dft" / "P2S5")
     work = tmp_path / "weighted"
     assert main(["potential", "train", "--kind", "pod", "--data", str(data), "--workdir",
-                 str(work), "--stride", "60", "--label-weight", "100", "--exclude", "P2S5"]) == 0
+                 str(work), "--stride", "60", "--stride-of", "Li2S=45", "--label-weight", "100",
+                 "--exclude", "P2S5"]) == 0
     record = json.loads((work / "provenance.json").read_text())
     assert record["parameters"]["label_weight"] == 100
-    assert record["fit"]["systems"]["eos-Li2S"] == 7 and record["fit"]["systems"]["Li2S"] < 20
+    assert record["parameters"]["strides"] == {"Li2S": 45}
+    li2s_train = sum(len(np.load(f)) for f in (work / "split" / "train").glob("*Li2S/set.*/energy.npy")
+                     if "eos" not in str(f))
+    assert record["fit"]["systems"]["eos-Li2S"] == 7
+    assert record["fit"]["systems"]["Li2S"] == len(range(0, li2s_train, 45)) < 30
     assert record["fit"]["weights"]["systems"] == {"eos-Li2S": 100}
     assert "P2S5" not in record["fit"]["systems"] and record["parameters"]["exclude"] == ["P2S5"]
     assert "P2S5" not in json.loads((work / "validation" / "validation.json").read_text())["systems"]
     with pytest.raises(ValueError, match="no system named.*'P4S3'"):
         train_linear(data, tmp_path / "bad", exclude=["P4S3"])
+    with pytest.raises(ValueError, match="strides: no system named.*'glass'"):
+        train_linear(data, tmp_path / "bad", strides={"glass": 2})
     assert sorted(p.name for p in (work / "committee").iterdir()) == [f"member-{k}.pod" for k in range(4)]
     assert resolve_potential(work).kind == "pod"
     unweighted = train_linear(data, tmp_path / "unweighted", stride=60, label_weight=0.0, members=2,

@@ -53,10 +53,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "pod: fast | accurate (default fast)")
     train.add_argument("--stride", type=int, default=3,
                        help="pod and nnsnap: fit every n-th training frame")
+    train.add_argument("--stride-of", type=_system_stride, action="append", default=[],
+                       metavar="SYSTEM=N",
+                       help="pod ridge and nnsnap: another stride for one system, e.g. "
+                            "glass-iter0-000=2 (repeat the option for several)")
     train.add_argument("--epochs", type=int, default=200, help="nnsnap: training epochs")
     train.add_argument("--hidden", type=int, nargs="+", default=[32, 32],
                        help="nnsnap: hidden layer widths")
     train.add_argument("--twojmax", type=int, default=2, help="nnsnap: SNAP 2J_max")
+    train.add_argument("--cutoff", type=float, default=4.5, help="nnsnap: SNAP cutoff (Å)")
+    train.add_argument("--batch-frames", type=int, default=2,
+                       help="nnsnap: frames per Adam step")
     train.add_argument("--members", type=int, default=4,
                        help="pod ridge and nnsnap: committee members")
     train.add_argument("--steps", type=int, default=100_000, help="training steps")
@@ -137,14 +144,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     comp.set_defaults(func=_compress)
 
 
+def _system_stride(text: str) -> tuple[str, int]:
+    name, _, n = text.partition("=")
+    if not name or not n.isdigit() or int(n) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give SYSTEM=N with N ≥ 1")
+    return name, int(n)
+
+
 def _train(args: argparse.Namespace) -> int:
+    strides = dict(args.stride_of)
     if args.kind == "nnsnap":
-        net = NeuralSnap(Snap(twojmax=args.twojmax, rcutfac=4.5, chem=True), tuple(args.hidden))
+        net = NeuralSnap(Snap(twojmax=args.twojmax, rcutfac=args.cutoff, chem=True),
+                         tuple(args.hidden))
         result = train_neural(args.data, args.workdir, net, stride=args.stride,
                               label_weight=args.label_weight, members=args.members,
-                              epochs=args.epochs, seed=args.seed, split_seed=args.split_seed,
+                              epochs=args.epochs, batch_frames=args.batch_frames,
+                              seed=args.seed, split_seed=args.split_seed,
                               valid_fraction=args.valid_fraction, exclude=args.exclude,
-                              progress=True, log=print)
+                              strides=strides, progress=True, log=print)
         print(validation_table(result))
         print(f"NN-SNAP potential (model.mliap.*, committee/) and validation written to "
               f"{args.workdir}")
@@ -154,7 +171,7 @@ def _train(args: argparse.Namespace) -> int:
                               stride=args.stride, members=args.members,
                               label_weight=args.label_weight, seed=args.seed,
                               split_seed=args.split_seed, valid_fraction=args.valid_fraction,
-                              exclude=args.exclude, progress=True)
+                              exclude=args.exclude, strides=strides, progress=True)
         print(validation_table(result))
         print(f"POD potential (param.pod, coefficients.pod, committee/) and validation written "
               f"to {args.workdir}")

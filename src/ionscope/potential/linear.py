@@ -513,13 +513,16 @@ def ridge_solve(gram: np.ndarray, rhs: np.ndarray, regularization: float) -> np.
 
 
 def select_frames(systems: Sequence[str | Path], stride: int = 1, max_frames: int | None = None,
-                  thin_from: int = 10) -> list[tuple[str, list[int]]]:
-    """Every ``stride``-th frame of each system of at least ``thin_from`` frames, every frame of
+                  thin_from: int = 10, strides: dict[str, int] | None = None
+                  ) -> list[tuple[str, list[int]]]:
+    """Every ``stride``-th frame (``strides[name]`` for the systems it names, by folder name
+    without its ``data__`` prefix) of each system of at least ``thin_from`` frames, every frame of
     smaller ones (labels, equations of state), at most ``max_frames`` per system."""
     out = []
     for s in systems:
         n = sum(len(np.load(f).reshape(-1)) for f in Path(s).glob("set.*/energy.npy"))
-        frames = list(range(0, n, stride if n >= thin_from else 1))[:max_frames]
+        step = (strides or {}).get(Path(s).name.split("__")[-1], stride)
+        frames = list(range(0, n, step if n >= thin_from else 1))[:max_frames]
         out.append((str(Path(s).resolve()), frames))
     return out
 
@@ -639,9 +642,9 @@ LABEL_SYSTEM_FRAMES = 10
 class TrainingData:
     """What a fit trains and validates on: the data folders, their seeded time-block split
     (:func:`ionscope.potential.dataset.split_systems`, written to ``workdir/split``), every
-    ``stride``-th training frame of the systems not excluded, and the weights with the CP2K label
-    systems (fewer than :data:`LABEL_SYSTEM_FRAMES` frames, never thinned) counted
-    ``label_weight`` times."""
+    ``stride``-th training frame (``strides`` per system) of the systems not excluded, and the
+    weights with the CP2K label systems (fewer than :data:`LABEL_SYSTEM_FRAMES` frames, never
+    thinned) counted ``label_weight`` times."""
 
     roots: list[Path]
     split: object
@@ -651,17 +654,19 @@ class TrainingData:
 
     @classmethod
     def prepare(cls, data, workdir: Path, stride: int, weights: Weights, label_weight: float,
-                exclude: Sequence[str], split_seed: int, valid_fraction: float) -> "TrainingData":
+                exclude: Sequence[str], split_seed: int, valid_fraction: float,
+                strides: dict[str, int] | None = None) -> "TrainingData":
         roots = data_folders(data)
         split = split_systems(roots, workdir / "split", valid_fraction=valid_fraction,
                               seed=split_seed)
-        unknown = set(exclude) - {Path(d).name.split("__")[-1] for d in split.train_dirs}
-        if unknown:
-            raise ValueError(f"exclude: no system named {sorted(unknown)} in "
-                             f"{[str(r) for r in roots]}")
+        names = {Path(d).name.split("__")[-1] for d in split.train_dirs}
+        for option, given in (("exclude", set(exclude)), ("strides", set(strides or {}))):
+            if given - names:
+                raise ValueError(f"{option}: no system named {sorted(given - names)} in "
+                                 f"{[str(r) for r in roots]}")
         kept = lambda dirs: [d for d in dirs if Path(d).name.split("__")[-1] not in exclude]  # noqa: E731
         selection = select_frames(kept(split.train_dirs), stride=stride,
-                                  thin_from=LABEL_SYSTEM_FRAMES)
+                                  thin_from=LABEL_SYSTEM_FRAMES, strides=strides)
         labels = {Path(s).name: label_weight * weights.system(Path(s).name)
                   for s, frames in selection if len(frames) < LABEL_SYSTEM_FRAMES}
         weights = Weights(weights.energy, weights.force, weights.virial,
@@ -674,7 +679,8 @@ def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
                  weights: Weights | None = None, label_weight: float = 10.0,
                  regularization: float = 1e-8, members: int = 4, seed: int = 0,
                  split_seed: int = 0, valid_fraction: float = 0.1,
-                 exclude: Sequence[str] = (), progress: bool = False) -> dict:
+                 exclude: Sequence[str] = (), strides: dict[str, int] | None = None,
+                 progress: bool = False) -> dict:
     """Split the data as :func:`ionscope.potential.workflow.train_deepmd` does (equal seeds give
     equal splits), fit ``descriptors`` (default: POD, the ``fast`` preset's settings) to the
     energies, forces and virials of every ``stride``-th training frame with a bootstrap
@@ -692,7 +698,7 @@ def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
     workdir = Path(workdir).resolve()
     descriptors = descriptors or Pod.from_preset("fast")
     plan = TrainingData.prepare(data, workdir, stride, weights or Weights(), label_weight,
-                                exclude, split_seed, valid_fraction)
+                                exclude, split_seed, valid_fraction, strides)
     roots, split, selection, weights = plan.roots, plan.split, plan.selection, plan.weights
     model = fit_linear(descriptors, selection, weights, regularization=regularization,
                        members=members, seed=seed, progress=progress)
@@ -701,7 +707,8 @@ def train_linear(data: str | Path | list[str | Path], workdir: str | Path,
     write_validation(result, workdir / "validation")
     record = provenance(inputs=data_inputs(roots),
                         parameters={"kind": descriptors.kind, "descriptors": asdict(descriptors),
-                                    "stride": stride, "label_weight": label_weight,
+                                    "stride": stride, "strides": dict(strides or {}),
+                                    "label_weight": label_weight,
                                     "exclude": sorted(exclude),
                                     "split_seed": split_seed, "valid_fraction": valid_fraction},
                         fit=model.info, split=split.table, overall=result["overall"])

@@ -45,8 +45,8 @@ from tqdm.auto import tqdm
 from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, atomic_write, data_inputs, provenance, sha256_file, write_json
 from .lammps_eval import evaluate_lammps, load_lammps_library
-from .linear import (Snap, TrainingData, Weights, _in_child, _Placer, descriptor_box,
-                     descriptor_orbits, lammps_frame)
+from .linear import (Snap, TrainingData, Weights, _in_child, _Placer, bootstrap_multiplicities,
+                     descriptor_box, descriptor_orbits, lammps_frame)
 from .model import mliap_potential
 from .validation import write_validation
 
@@ -342,22 +342,26 @@ def _activation(name: str):
 
 
 class _Batch:
-    """Frames concatenated for one PyTorch evaluation (atom and pair indices offset)."""
+    """Frames concatenated for one PyTorch evaluation (atom and pair indices offset). Descriptor
+    arrays keep the features' float32; :meth:`join` concatenates batches already built."""
 
-    def __init__(self, features: Sequence[FrameFeatures], device="cpu"):
+    def __init__(self, features: Sequence[FrameFeatures]):
         torch = _torch()
 
         offsets = np.cumsum([0] + [len(f.elements) for f in features])
-        cat = lambda name: np.concatenate([getattr(f, name) for f in features])  # noqa: E731
+        def cat(name):   # no copy of a single frame's arrays
+            arrays = [getattr(f, name) for f in features]
+            return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+        shift = lambda name: np.concatenate([getattr(f, name) + o  # noqa: E731
+                                             for f, o in zip(features, offsets)])
         self.n_frames = len(features)
         self.n_atoms = torch.tensor([len(f.elements) for f in features], dtype=torch.float64)
         self.elements = torch.as_tensor(cat("elements"), dtype=torch.long)
         self.frame_of_atom = torch.as_tensor(np.repeat(np.arange(len(features)), np.diff(offsets)))
-        self.B = torch.as_tensor(cat("B"))
-        self.pair_i = torch.as_tensor(np.concatenate([f.pair_i + o for f, o in zip(features, offsets)]),
-                                      dtype=torch.long)
-        self.pair_j = torch.as_tensor(np.concatenate([f.pair_j + o for f, o in zip(features, offsets)]),
-                                      dtype=torch.long)
+        self.B = torch.as_tensor(cat("B")).to(torch.float64)
+        self.pair_i = torch.as_tensor(shift("pair_i"), dtype=torch.long)
+        self.pair_j = torch.as_tensor(shift("pair_j"), dtype=torch.long)
         self.dB = torch.as_tensor(cat("dB"))
         self.dBde = torch.as_tensor(cat("dBde"))
         self.e_ref = torch.tensor([f.e_ref for f in features], dtype=torch.float64)
@@ -366,6 +370,25 @@ class _Batch:
         self.v_mask = torch.tensor(has_v, dtype=torch.float64)
         self.v_ref = torch.tensor(np.array([f.v_ref[tuple(np.array(VOIGT).T)] if f.v_ref is not None
                                             else np.zeros(6) for f in features]))
+
+    @classmethod
+    def join(cls, batches: Sequence["_Batch"]) -> "_Batch":
+        """One batch of several (frame, atom and pair indices offset)."""
+        torch = _torch()
+
+        if len(batches) == 1:
+            return batches[0]
+        out = cls.__new__(cls)
+        atoms = np.cumsum([0] + [len(b.elements) for b in batches])
+        frames = np.cumsum([0] + [b.n_frames for b in batches])
+        cat = lambda name: torch.cat([getattr(b, name) for b in batches])  # noqa: E731
+        out.n_frames = int(frames[-1])
+        for name in ("n_atoms", "elements", "B", "dB", "dBde", "e_ref", "f_ref", "v_mask", "v_ref"):
+            setattr(out, name, cat(name))
+        out.frame_of_atom = torch.cat([b.frame_of_atom + int(f) for b, f in zip(batches, frames)])
+        for name in ("pair_i", "pair_j"):
+            setattr(out, name, torch.cat([getattr(b, name) + int(a) for b, a in zip(batches, atoms)]))
+        return out
 
 
 class _Network:
@@ -416,14 +439,16 @@ class _Network:
         """Frame energies (eV), atom forces (eV/Å) and frame virials (Voigt, eV)."""
         torch = _torch()
 
-        B = batch.B.to(torch.float64).requires_grad_()
+        B = batch.B.detach().clone().requires_grad_()
         e_atom = self.atom_energies(B, batch.elements)
         (g,) = torch.autograd.grad(e_atom.sum(), B, create_graph=create_graph)
         energy = torch.zeros(batch.n_frames, dtype=torch.float64).index_add(
             0, batch.frame_of_atom, e_atom)
-        pair = -(batch.dB.to(torch.float64) * g[batch.pair_i][:, None, :]).sum(-1)
+        # the descriptor derivatives stay float32 (as stored): contract in float32, sum in float64
+        g32 = g.to(batch.dB.dtype)
+        pair = -torch.einsum("pck,pk->pc", batch.dB, g32[batch.pair_i]).to(torch.float64)
         force = torch.zeros(len(B), 3, dtype=torch.float64).index_add(0, batch.pair_j, pair)
-        atom_virial = -(batch.dBde.to(torch.float64) * g[:, None, :]).sum(-1)
+        atom_virial = -torch.einsum("ack,ak->ac", batch.dBde, g32).to(torch.float64)
         virial = torch.zeros(batch.n_frames, 6, dtype=torch.float64).index_add(
             0, batch.frame_of_atom, atom_virial)
         return energy, force, virial
@@ -452,7 +477,7 @@ def _standardisation(features: Sequence[FrameFeatures], n_elements: int):
 
 
 def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Weights | None = None,
-                epochs: int = 200, batch_frames: int = 8, learning_rate: float = 3e-3,
+                epochs: int = 200, batch_frames: int = 2, learning_rate: float = 3e-3,
                 final_learning_rate: float = 1e-4, seed: int = 0,
                 frame_weights: np.ndarray | None = None, checkpoint: str | Path | None = None,
                 progress: bool = False, log=None) -> tuple[NetworkParameters, dict]:
@@ -493,13 +518,14 @@ def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Wei
             history, first = state["history"], state["epoch"]
             if log:
                 log(f"resumed from {checkpoint} at epoch {first}")
+    frames = {k: _Batch([features[k]]) for k in keep}
     for epoch in tqdm(range(first, epochs), desc="NN-SNAP epochs", initial=first, total=epochs,
                       disable=None if progress else True):
         order = rng.permutation(keep)
         total = 0.0
         for start in range(0, len(order), batch_frames):
             idx = order[start:start + batch_frames]
-            batch = _Batch([features[k] for k in idx])
+            batch = _Batch.join([frames[k] for k in idx])
             sw = torch.as_tensor(s[idx])
             energy, force, virial = model(batch)
             de = (energy - batch.e_ref) / batch.n_atoms
@@ -542,7 +568,7 @@ def predict(net: NeuralSnap, params: NetworkParameters, features: Sequence[Frame
     out = []
     for f in features:
         energy, force, virial = model(_Batch([f]), create_graph=False)
-        out.append((float(energy[0]), force.detach().numpy(), virial[0].detach().numpy()))
+        out.append((float(energy[0].detach()), force.detach().numpy(), virial[0].detach().numpy()))
     return out
 
 
@@ -598,36 +624,35 @@ class NeuralModel:
 
 def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
                  net: NeuralSnap | None = None, stride: int = 10, weights: Weights | None = None,
-                 label_weight: float = 10.0, members: int = 4, epochs: int = 200, seed: int = 0,
-                 split_seed: int = 0, valid_fraction: float = 0.1, exclude: Sequence[str] = (),
-                 progress: bool = False, log=None) -> dict:
+                 label_weight: float = 10.0, members: int = 4, epochs: int = 200,
+                 batch_frames: int = 2, seed: int = 0, split_seed: int = 0,
+                 valid_fraction: float = 0.1, exclude: Sequence[str] = (),
+                 strides: dict[str, int] | None = None, progress: bool = False,
+                 log=None) -> dict:
     """Split the data as :func:`ionscope.potential.linear.train_linear` does (same seeds, same
     split, label systems weighted ``label_weight`` times), train the NN-SNAP network on every
-    ``stride``-th training frame and ``members`` committee members (bootstrap resamples of the
-    frames within each system, their own initialisations; member 0 is the model itself), and
-    validate on all validation frames through ``pair_style mliap`` in LAMMPS. Products in
+    ``stride``-th training frame (``strides``: per system, e.g. denser for the glass) and
+    ``members`` committee members (bootstrap resamples of the frames within each system, their
+    own initialisations; member 0 is the model itself) with Adam on ``batch_frames`` frames a
+    step, and validate on all validation frames through ``pair_style mliap`` in LAMMPS. Products in
     ``workdir``: the potential's files, ``committee/``, ``validation/``, ``provenance.json``;
     descriptor caches in ``workdir/features``; training checkpoints in ``workdir/checkpoints``
     (the same command resumes an interrupted run, finished members included)."""
     workdir = Path(workdir).resolve()
     net = net or NeuralSnap()
     plan = TrainingData.prepare(data, workdir, stride, weights or NEURAL_WEIGHTS, label_weight,
-                                exclude, split_seed, valid_fraction)
+                                exclude, split_seed, valid_fraction, strides)
     roots, split, selection, weights = plan.roots, plan.split, plan.selection, plan.weights
     features = frame_features(net, selection, workdir / "features", progress=progress)
-    rng = np.random.default_rng(seed)
+    draws = bootstrap_multiplicities(selection, members - 1, seed) if members > 1 else {}
     trained = []
     for m in range(max(members, 1)):
-        counts = None
-        if m:   # bootstrap within each system
-            counts = np.zeros(len(features))
-            by_system: dict[str, list[int]] = {}
-            for k, f in enumerate(features):
-                by_system.setdefault(f.system, []).append(k)
-            for idx in by_system.values():
-                np.add.at(counts, rng.choice(idx, len(idx)), 1)
+        # member 0 is the model (every frame once); members 1… bootstrap within each system
+        counts = (np.array([draws[(f.system, f.frame)][m - 1] for f in features], float)
+                  if m else None)
         trained.append(fit_network(net, features, weights, epochs=epochs, seed=seed + m,
-                                   frame_weights=counts, progress=progress, log=log,
+                                   batch_frames=batch_frames, frame_weights=counts,
+                                   progress=progress, log=log,
                                    checkpoint=workdir / "checkpoints" / f"member-{m}.pt"))
     info = {"members": [i for _, i in trained], "weights": asdict(weights), "stride": stride,
             "systems": {Path(s).name: len(f) for s, f in selection},
@@ -638,8 +663,10 @@ def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
     write_validation(result, workdir / "validation")
     record = provenance(inputs=data_inputs(roots),
                         parameters={"kind": net.kind, "settings": asdict(net), "stride": stride,
+                                    "strides": dict(strides or {}),
                                     "label_weight": label_weight, "exclude": sorted(exclude),
-                                    "epochs": epochs, "members": members,
+                                    "epochs": epochs, "batch_frames": batch_frames,
+                                    "members": members,
                                     "split_seed": split_seed, "valid_fraction": valid_fraction},
                         fit={k: v for k, v in info.items() if k != "members"},
                         split=split.table, overall=result["overall"])
