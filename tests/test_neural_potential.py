@@ -18,6 +18,12 @@ from ionscope.potential.neural import (NetworkParameters, NeuralModel, NeuralSna
 pytestmark = pytest.mark.skipif(shutil.which("lmp") is None, reason="LAMMPS is not installed")
 
 
+def torch_tensor(value):
+    import torch
+
+    return torch.as_tensor(value, dtype=torch.float64)
+
+
 def _write_system(path, symbols, coords, boxes):
     from test_linear_potential import _write_system as write
 
@@ -80,6 +86,20 @@ def test_network_is_what_pair_style_mliap_runs_and_its_forces_are_conservative(t
         assert len(line.split()) <= 30 and len(line) < 1024   # what mliap_model_nn.cpp reads
     loaded = NeuralModel.load(out)
     assert loaded.net == net and len(loaded.committee) == 1
+    # a training batch (frames joined) gives each frame what it gives alone
+    from ionscope.potential.neural import _Batch, _Network
+    network = _Network(net, params.mean, params.std, np.zeros(3), 0)
+    for e in range(3):
+        for w, value in zip(network.weights[e] + network.biases[e],
+                            params.weights[e] + params.biases[e]):
+            w.data[:] = torch_tensor(value)
+    joined = network(_Batch.join([_Batch([f]) for f in train]), create_graph=False)
+    alone = [network(_Batch([f]), create_graph=False) for f in train]
+    np.testing.assert_allclose(joined[0].detach(), [float(a[0][0].detach()) for a in alone], rtol=1e-12)
+    np.testing.assert_allclose(joined[1].detach(), np.concatenate([a[1].detach() for a in alone]),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(joined[2].detach(), np.concatenate([a[2].detach() for a in alone]),
+                               rtol=1e-9, atol=1e-9)
     for a, b in zip(loaded.params.weights[1] + loaded.params.biases[2],
                     params.weights[1] + params.biases[2]):
         np.testing.assert_allclose(a, b, rtol=1e-14)
