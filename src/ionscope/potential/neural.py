@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -335,6 +336,20 @@ def _torch():
     return torch
 
 
+@contextmanager
+def _deterministic():
+    """PyTorch's deterministic kernels while fitting: with several threads its scatter-adds
+    otherwise sum in a varying order, and a fit (or a resumed one) drifts from its own repeat."""
+    torch = _torch()
+
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
 def _activation(name: str):
     torch = _torch()
 
@@ -444,11 +459,13 @@ class _Network:
         (g,) = torch.autograd.grad(e_atom.sum(), B, create_graph=create_graph)
         energy = torch.zeros(batch.n_frames, dtype=torch.float64).index_add(
             0, batch.frame_of_atom, e_atom)
-        # the descriptor derivatives stay float32 (as stored): contract in float32, sum in float64
-        g32 = g.to(batch.dB.dtype)
-        pair = -torch.einsum("pck,pk->pc", batch.dB, g32[batch.pair_i]).to(torch.float64)
+        # the descriptor derivatives stay float32 (as stored), so the products are float32; the
+        # gather of g and every sum over atoms stay float64 (threaded scatter-adds vary in order
+        # from run to run: in float64 that is invisible, in float32 it is not)
+        low = batch.dB.dtype
+        pair = -(batch.dB * g[batch.pair_i].to(low)[:, None, :]).sum(-1).to(torch.float64)
         force = torch.zeros(len(B), 3, dtype=torch.float64).index_add(0, batch.pair_j, pair)
-        atom_virial = -torch.einsum("ack,ak->ac", batch.dBde, g32).to(torch.float64)
+        atom_virial = -(batch.dBde * g.to(low)[:, None, :]).sum(-1).to(torch.float64)
         virial = torch.zeros(batch.n_frames, 6, dtype=torch.float64).index_add(
             0, batch.frame_of_atom, atom_virial)
         return energy, force, virial
@@ -476,6 +493,7 @@ def _standardisation(features: Sequence[FrameFeatures], n_elements: int):
     return mean, std, per_element
 
 
+@_deterministic()
 def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Weights | None = None,
                 epochs: int = 200, batch_frames: int = 2, learning_rate: float = 3e-3,
                 final_learning_rate: float = 1e-4, seed: int = 0,
@@ -530,7 +548,8 @@ def fit_network(net: NeuralSnap, features: Sequence[FrameFeatures], weights: Wei
             energy, force, virial = model(batch)
             de = (energy - batch.e_ref) / batch.n_atoms
             df2 = torch.zeros(batch.n_frames, dtype=torch.float64).index_add(
-                0, batch.frame_of_atom, ((force - batch.f_ref) ** 2).sum(-1)) / (3 * batch.n_atoms)
+                0, batch.frame_of_atom, ((force - batch.f_ref) ** 2).sum(-1))
+            df2 = df2 / (3 * batch.n_atoms)
             dv2 = (((virial - batch.v_ref) / batch.n_atoms[:, None]) ** 2).mean(-1) * batch.v_mask
             loss = (sw * (weights.energy ** 2 * de ** 2 + weights.force ** 2 * df2
                           + weights.virial ** 2 * dv2)).sum() / sw.sum()
