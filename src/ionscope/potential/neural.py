@@ -182,9 +182,9 @@ class NetworkParameters:
 @dataclass
 class FrameFeatures:
     """One frame, in its own (data) coordinates: element index of every atom, descriptors
-    ``B`` (N, K; the K distinct descriptors, one per orbit), pair gradients ``dB`` (P, 3, K) = ∂B_i/∂r_j for the pairs (``pair_i``,
-    ``pair_j``; i = j included), strain derivatives ``dBde`` (N, 6, K) = ∂B_i/∂ε (Voigt order),
-    and the DFT targets."""
+    ``B`` (N, K; the K distinct descriptors, one per orbit), pair gradients ``dB`` (P, 3, K) =
+    ∂B_i/∂r_j for the pairs (``pair_i``, ``pair_j``; i = j included), strain derivatives
+    ``dBde`` (N, 6, K) = ∂B_i/∂ε (Voigt order), and the DFT targets."""
 
     system: str
     frame: int
@@ -402,7 +402,8 @@ class _Batch:
             setattr(out, name, cat(name))
         out.frame_of_atom = torch.cat([b.frame_of_atom + int(f) for b, f in zip(batches, frames)])
         for name in ("pair_i", "pair_j"):
-            setattr(out, name, torch.cat([getattr(b, name) + int(a) for b, a in zip(batches, atoms)]))
+            setattr(out, name, torch.cat([getattr(b, name) + int(a)
+                                          for b, a in zip(batches, atoms)]))
         return out
 
 
