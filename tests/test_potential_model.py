@@ -43,3 +43,23 @@ def test_bundled_default_resolves_to_its_kind():
     assert resolve_potential(MODELS / DEFAULT).species == pot.species    # a POD directory
     with pytest.raises(FileNotFoundError, match="not a bundled potential"):
         resolve_potential("no-such-model")
+
+
+def test_pressure_errors_of_a_validation_follow_the_virial():
+    """P = tr(W)/(3V): a 10 Å cube whose model virial exceeds the reference by diag(3, 3, 3) eV
+    is 3/1000 eV/Å³ = 0.4807 GPa too high; with a zero model virial on the bundled CP2K β
+    equation of state the error is minus the DFT pressures of ``ionscope.dft.eos``."""
+    import numpy as np
+
+    from ionscope.data import data_path
+    from ionscope.dft.eos import frame_pressures
+    from ionscope.potential.validation import pressure_errors
+
+    cube = {"box": np.diag([10.0, 10.0, 10.0]).reshape(1, 9), "virial": np.zeros((1, 9))}
+    out = pressure_errors(cube, np.diag([3.0, 3.0, 3.0]).reshape(1, 9))
+    assert out["pressure_mean_error_GPa"] == pytest.approx(0.48065, rel=1e-4)
+    assert out["pressure_rmse_GPa"] == pytest.approx(0.48065, rel=1e-4)
+    _, pressure, _, data = frame_pressures(data_path("dft/eos-beta-Li3PS4"))
+    out = pressure_errors(data, np.zeros_like(data["virial"]))
+    assert out["pressure_mean_error_GPa"] == pytest.approx(-pressure.mean(), rel=1e-6)
+    assert out["pressure_rmse_GPa"] == pytest.approx(np.sqrt(np.mean(pressure ** 2)), rel=1e-6)

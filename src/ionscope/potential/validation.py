@@ -7,14 +7,27 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from ase import units
 
 from ..provenance import atomic_path, atomic_write, write_json
 
 
+def pressure_errors(data: dict, v_pred: np.ndarray) -> dict:
+    """Mean and RMS of P_model − P_DFT (GPa) over the frames of a system, P = tr(W)/(3V) with W
+    the virial (eV) and V the cell volume: how far the potential's equation of state is from
+    the DFT's at the sampled volumes (a mean error ΔP shifts the NPT volume by about ΔP/B)."""
+    volume = np.abs(np.linalg.det(np.asarray(data["box"], float).reshape(-1, 3, 3)))
+    trace = lambda v: np.einsum("nii->n", np.asarray(v, float).reshape(-1, 3, 3))  # noqa: E731
+    dp = (trace(v_pred) - trace(data["virial"])) / (3 * volume) / units.GPa
+    return {"pressure_mean_error_GPa": float(dp.mean()),
+            "pressure_rmse_GPa": float(np.sqrt(np.mean(dp ** 2)))}
+
+
 def summarize_errors(predictions) -> dict:
-    """Energy (meV/atom), force (meV/Å) and virial (meV/atom) RMSE per system and pooled, from
-    ``(name, reference data, energies, forces, virials)`` per system; predicted and reference
-    values are kept for parity plots."""
+    """Energy (meV/atom), force (meV/Å) and virial (meV/atom) RMSE per system and pooled, and
+    each system's pressure error (:func:`pressure_errors`), from ``(name, reference data,
+    energies, forces, virials)`` per system; predicted and reference values are kept for parity
+    plots."""
     per_system, pooled = {}, {"de": [], "df": [], "dv": []}
     for name, data, e_pred, f_pred, v_pred in predictions:
         n_atoms = len(data["types"])
@@ -30,6 +43,8 @@ def summarize_errors(predictions) -> dict:
                        "force_ref": data["force"].reshape(-1), "force_pred": f_pred.reshape(-1),
                        "virial_pred": v_pred},
         }
+        if "virial" in data:
+            per_system[name].update(pressure_errors(data, v_pred))
         pooled["de"].append(de); pooled["df"].append(df); pooled["dv"].append(dv)
     overall = {k: 1e3 * float(np.sqrt(np.mean(np.concatenate(v) ** 2))) for k, v in pooled.items()}
     return {"systems": per_system,
