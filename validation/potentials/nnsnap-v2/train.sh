@@ -7,4 +7,4 @@ python -m ionscope potential train --kind nnsnap --data runs/curated-pbe-d3 src/
   --exclude Li3P S beta-Li3PS4 iter-001-beta32-300K-npt iter-001-beta32-600K-5kbar \
   iter-001-glass-ceramic64-600K iter-001-glass32-1500K iter-001-glass32-600K-npt iter-001-glass32-900K \
   iter-002-beta32-300K iter-002-beta32-450K-v0.97 iter-002-beta32-450K-v1.03 iter-002-beta32-600K-v1.06 \
-  iter-002-gamma16-600K iter-002-gamma16-900K-v1.03 iter-002-glass32-300K
+  iter-002-gamma16-600K iter-002-gamma16-900K-v1.03 iter-002-glass32-300K iter-002-glass32-600K
