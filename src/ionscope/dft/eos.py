@@ -26,14 +26,21 @@ from ..io.deepmd_npy import load_system
 from .cp2k import EV_PER_A3_IN_GPA
 
 
+def diagonal_stress(virial: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Volume (Å³) and diagonal stress W_aa/V (n, 3; GPa) of frames from their virials W (eV,
+    n × 9) and cells (n × 9); the pressure is its mean, tr(W)/(3V)."""
+    volume = np.abs(np.linalg.det(np.asarray(box, float).reshape(-1, 3, 3)))
+    diagonal = np.einsum("nii->ni", np.asarray(virial, float).reshape(-1, 3, 3))
+    return volume, diagonal / volume[:, None] * EV_PER_A3_IN_GPA
+
+
 def frame_pressures(system: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Volume (Å³), mean pressure (GPa) and diagonal stress (n, 3; GPa) of every frame of a
     labelled DeePMD npy system, and the system itself (:func:`~ionscope.io.deepmd_npy.load_system`)."""
     data = load_system(system)
     if "virial" not in data:
         raise ValueError(f"{system}: no virial.npy, so no pressure")
-    volume = np.abs(np.linalg.det(data["box"].reshape(-1, 3, 3)))
-    diagonal = np.einsum("nii->ni", data["virial"].reshape(-1, 3, 3)) / volume[:, None] * EV_PER_A3_IN_GPA
+    volume, diagonal = diagonal_stress(data["virial"], data["box"])
     return volume, diagonal.mean(axis=1), diagonal, data
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from ase import units
 
+from ..dft.eos import diagonal_stress
 from ..provenance import atomic_path, atomic_write, write_json
 
 
@@ -16,9 +16,9 @@ def pressure_errors(data: dict, v_pred: np.ndarray) -> dict:
     """Mean and RMS of P_model − P_DFT (GPa) over the frames of a system, P = tr(W)/(3V) with W
     the virial (eV) and V the cell volume: how far the potential's equation of state is from
     the DFT's at the sampled volumes (a mean error ΔP shifts the NPT volume by about ΔP/B)."""
-    volume = np.abs(np.linalg.det(np.asarray(data["box"], float).reshape(-1, 3, 3)))
-    trace = lambda v: np.einsum("nii->n", np.asarray(v, float).reshape(-1, 3, 3))  # noqa: E731
-    dp = (trace(v_pred) - trace(data["virial"])) / (3 * volume) / units.GPa
+    _, predicted = diagonal_stress(v_pred, data["box"])
+    _, reference = diagonal_stress(data["virial"], data["box"])
+    dp = predicted.mean(axis=1) - reference.mean(axis=1)
     return {"pressure_mean_error_GPa": float(dp.mean()),
             "pressure_rmse_GPa": float(np.sqrt(np.mean(dp ** 2)))}
 
