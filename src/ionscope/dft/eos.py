@@ -29,8 +29,8 @@ from .cp2k import EV_PER_A3_IN_GPA
 def diagonal_stress(virial: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Volume (Å³) and diagonal stress W_aa/V (n, 3; GPa) of frames from their virials W (eV,
     n × 9) and cells (n × 9); the pressure is its mean, tr(W)/(3V)."""
-    volume = np.abs(np.linalg.det(np.asarray(box, float).reshape(-1, 3, 3)))
-    diagonal = np.einsum("nii->ni", np.asarray(virial, float).reshape(-1, 3, 3))
+    volume = np.abs(np.linalg.det(np.asarray(box).reshape(-1, 3, 3)))
+    diagonal = np.einsum("nii->ni", np.asarray(virial).reshape(-1, 3, 3))
     return volume, diagonal / volume[:, None] * EV_PER_A3_IN_GPA
 
 
