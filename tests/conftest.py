@@ -62,7 +62,8 @@ def tiny_models(tmp_path_factory, shared_data):
 
 @pytest.fixture(scope="session")
 def fast_potential():
-    """The bundled default potential (``pod-fast``: POD in LAMMPS, no DeePMD needed)."""
+    """The fastest bundled potential (``pod-fast``: POD in LAMMPS, no DeePMD needed), for tests of
+    the MD and analysis machinery (the default, ``nnsnap``, has its own tests)."""
     import shutil
 
     if shutil.which("lmp") is None:
@@ -86,3 +87,17 @@ def potential():
         return bundled_potential("deepmd-paper", compressed=True)
     except FileNotFoundError as exc:
         pytest.skip(f"no bundled DeePMD model: {exc}")
+
+
+def assert_same_split_as_deepmd(card: dict) -> None:
+    """A bundled fitted model holds out the same time blocks of every AIMD system as the DeePMD
+    reference (the split's seed takes the system's own name; fitted models' systems carry
+    their data folder's name in front)."""
+    from ionscope.potential.bundled import model_card
+
+    ours = {row["system"].split("__")[-1]: row for row in card["split"]}
+    theirs = {row["system"]: row for row in model_card("deepmd-paper")["split"]}
+    common = set(ours) & set(theirs)
+    assert len(common) >= 10
+    for name in common:
+        assert (ours[name]["train"], ours[name]["valid"]) == (theirs[name]["train"], theirs[name]["valid"])

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from ionscope.potential import (DeepMDPotential, PODPotential, Potential, SNAPPotential,
-                                bundled_potential, potential_from_dict, resolve_potential)
+from ionscope.potential import (DeepMDPotential, MLIAPPotential, PODPotential, Potential,
+                                SNAPPotential, bundled_potential, potential_from_dict,
+                                resolve_potential)
 from ionscope.potential.bundled import DEFAULT, MODELS
 
 
@@ -38,9 +39,11 @@ def test_only_deepmd_preloads_libtorch():
 
 def test_bundled_default_resolves_to_its_kind():
     pot = resolve_potential(None)
-    assert pot.name == DEFAULT and isinstance(pot, PODPotential)
+    assert pot.name == DEFAULT == "nnsnap" and isinstance(pot, MLIAPPotential)
     assert resolve_potential(DEFAULT) == bundled_potential(DEFAULT)
-    assert resolve_potential(MODELS / DEFAULT).species == pot.species    # a POD directory
+    assert resolve_potential(MODELS / DEFAULT).species == pot.species    # an NN-SNAP directory
+    assert isinstance(resolve_potential("pod-fast"), PODPotential)
+    assert isinstance(resolve_potential(MODELS / "pod-fast"), PODPotential)  # a POD directory
     with pytest.raises(FileNotFoundError, match="not a bundled potential"):
         resolve_potential("no-such-model")
 

@@ -40,6 +40,7 @@ def render_input(stage: Stage, potential: Potential, type_order: Sequence[str],
     lines += potential.lammps_lines(type_order)
     lines += ["neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
               f"timestep {dt_ps:.10g}"]
+    lines += potential.setup_lines()
     if has_frozen:  # frozen atoms are written first, so they are ids 1…n_frozen
         lines += ["group frozen id <= ${n_frozen}", "group mobile subtract all frozen"]
     else:

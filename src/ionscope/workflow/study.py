@@ -3,8 +3,8 @@ analyses, validated on load (pydantic) with errors that name the file, the key a
 
     name = "my-study"
     seed = 1
-    [potential]            # bundled name ("pod-fast", "deepmd-paper") or a path
-    name = "pod-fast"
+    [potential]            # bundled name ("nnsnap", "pod-fast", "deepmd-paper") or a path
+    name = "nnsnap"
     [[systems]]
     name = "beta"
     kind = "crystal"       # crystal | glass | glass-ceramic
@@ -41,8 +41,8 @@ class _Strict(BaseModel):
 
 
 class PotentialSpec(_Strict):
-    name: str | None = Field(None, description="bundled potential (pod-fast, deepmd-paper)")
-    path: str | None = Field(None, description="DeePMD .pth file or POD directory")
+    name: str | None = Field(None, description="bundled potential (nnsnap, pod-fast, deepmd-paper)")
+    path: str | None = Field(None, description="DeePMD .pth file, or a POD, SNAP or NN-SNAP directory")
     compressed: bool = Field(True, description="DeePMD: use the compressed model")
 
     @model_validator(mode="after")
