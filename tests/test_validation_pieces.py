@@ -1,0 +1,54 @@
+"""``validation/study/pieces.py``: the finished pieces of the validation study survive a move
+to a new machine without their bulk (dumps, restarts, logs, trajectories no task reads)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+PIECES_PY = Path(__file__).resolve().parents[1] / "validation" / "study" / "pieces.py"
+
+
+def _load(tmp_path):
+    spec = importlib.util.spec_from_file_location("pieces", PIECES_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.PIECES = tmp_path / "pieces"
+    return module
+
+
+def _task(folder: Path, files: dict[str, str], finished: bool = True) -> None:
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    if finished:
+        (folder / "ionscope-task.json").write_text(json.dumps({"hash": folder.name}))
+
+
+def test_save_drops_the_bulk_and_restore_brings_back_every_finished_piece(tmp_path):
+    pieces = _load(tmp_path)
+    run = tmp_path / "run"
+    T = pieces.load_study(pieces.STUDY).analysis.softness_T
+    md = {"run.json": "{}", "final.data": "x", "dump.lammpstrj": "big", "log.lammps": "big",
+          "restart.1000": "big", "trajectory.h5": "frames"}
+    _task(run / "glass" / f"md-{T:g}K", md)                      # read by the softness tasks
+    _task(run / "glass" / "md-900K", md)                         # analysed: trajectory dropped
+    _task(run / "glass" / "analysis-900K", {"summary.json": "{}", "msd.csv": "t,msd"})
+    _task(run / "glass" / "md-1000K.partial", md, finished=False)
+    saved = pieces.save(run)
+    assert len(saved) == 3
+    kept = pieces.PIECES / "glass" / f"md-{T:g}K"
+    assert sorted(p.name for p in kept.iterdir()) == ["final.data", "ionscope-task.json",
+                                                      "run.json", "trajectory.h5"]
+    assert not (pieces.PIECES / "glass" / "md-900K" / "trajectory.h5").exists()
+    assert (pieces.PIECES / "glass" / "analysis-900K" / "msd.csv").read_text() == "t,msd"
+
+    fresh = tmp_path / "new-machine"
+    _task(fresh / "glass" / "md-900K", {"run.json": "{}", "trajectory.h5": "newer"})
+    restored = pieces.restore(fresh)
+    assert sorted(p.relative_to(fresh).as_posix() for p in restored) == [
+        "glass/analysis-900K", f"glass/md-{T:g}K"]
+    assert (fresh / "glass" / "md-900K" / "trajectory.h5").read_text() == "newer"   # left alone
+    assert (fresh / "glass" / f"md-{T:g}K" / "ionscope-task.json").read_text() == \
+        (run / "glass" / f"md-{T:g}K" / "ionscope-task.json").read_text()

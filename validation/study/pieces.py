@@ -1,0 +1,85 @@
+"""Keep the finished pieces of the validation study in git, and put them back on a new machine.
+
+    ionscope run validation/study/study.toml --out runs/validation     # runs until stopped
+    python validation/study/pieces.py save runs/validation              # before a session ends
+    python validation/study/pieces.py restore runs/validation           # on a new machine
+
+A piece is a task folder whose marker (``ionscope-task.json``) says it finished. ``save``
+copies every finished task folder into ``validation/study/pieces/``, leaving out what no later
+task reads: LAMMPS dumps, restart files and logs. It keeps the H5MD trajectories of the
+production runs at the softness temperature, because the softness model and its application
+read them; every other trajectory is dropped once its analysis has finished. ``restore``
+copies the pieces back into a run folder. The pipeline then finds their markers (content
+hashes of the study, potential and code settings) and skips them, so only unfinished pieces
+run. A piece whose hash no longer matches is run again, from its start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from ionscope.workflow.layout import StudyLayout
+from ionscope.workflow.pipeline import MARKER
+from ionscope.workflow.study import load_study
+
+HERE = Path(__file__).resolve().parent
+PIECES = HERE / "pieces"
+STUDY = HERE / "study.toml"
+#: never needed again once a stage has finished (``run.json``, ``thermo.csv``, ``final.data``)
+BULK = ("dump.lammpstrj", "log.lammps", "restart.*")
+
+
+def _finished(run_dir: Path) -> list[Path]:
+    return sorted(m.parent for m in run_dir.rglob(MARKER) if not m.parent.name.endswith(".partial"))
+
+
+def kept_trajectories(run_dir: Path) -> set[Path]:
+    """The production runs the softness tasks read (every system at softness_T)."""
+    study = load_study(STUDY)
+    T = study.analysis.softness_T or study.md.temperatures[0]
+    return {run_dir / StudyLayout.md(s.name, T) for s in study.systems}
+
+
+def save(run_dir: Path) -> list[Path]:
+    """Copy the finished task folders of ``run_dir`` into :data:`PIECES` (without bulk)."""
+    keep = kept_trajectories(run_dir)
+    saved = []
+    for folder in _finished(run_dir):
+        target = PIECES / folder.relative_to(run_dir)
+        ignore = [*BULK] if folder in keep else [*BULK, "trajectory.h5"]
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*ignore))
+        saved.append(target)
+    return saved
+
+
+def restore(run_dir: Path) -> list[Path]:
+    """Copy the saved pieces into ``run_dir``, where no finished task folder is yet."""
+    restored = []
+    for piece in _finished(PIECES):
+        target = run_dir / piece.relative_to(PIECES)
+        if (target / MARKER).exists():
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(piece, target)
+        restored.append(target)
+    return restored
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["save", "restore"])
+    parser.add_argument("run_dir", type=Path)
+    args = parser.parse_args(argv)
+    done = (save if args.action == "save" else restore)(args.run_dir)
+    for folder in done:
+        print(folder)
+    print(f"{args.action}: {len(done)} task folders", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
