@@ -35,9 +35,17 @@ def test_save_drops_the_bulk_and_restore_brings_back_every_finished_piece(tmp_pa
     _task(run / "glass" / f"md-{T:g}K", md)                      # read by the softness tasks
     _task(run / "glass" / "md-900K", md)                         # analysed: trajectory dropped
     _task(run / "glass" / "analysis-900K", {"summary.json": "{}", "msd.csv": "t,msd"})
-    _task(run / "glass" / "md-1000K.partial", md, finished=False)
+    _task(run / "glass" / "md-1000K.partial", md, finished=False)       # no stage.json yet
+    running = {"stage.json": "{}", "data.lmp": "start", "in.lammps": "run",
+               "ionscope-task.hash": "h", "restart.1000": "old", "restart.2000": "new",
+               "dump.lammpstrj": "frames so far", "log.lammps": "thermo so far"}
+    _task(run / "beta" / "md-700K.partial", running, finished=False)
     saved = pieces.save(run)
-    assert len(saved) == 3
+    assert len(saved) == 4
+    partial = pieces.PIECES / "beta" / "md-700K.partial"
+    assert sorted(p.name for p in partial.iterdir()) == [
+        "data.lmp", "dump.lammpstrj.gz", "in.lammps", "ionscope-task.hash", "log.lammps.gz",
+        "restart.2000", "stage.json"]
     kept = pieces.PIECES / "glass" / f"md-{T:g}K"
     assert sorted(p.name for p in kept.iterdir()) == ["final.data", "ionscope-task.json",
                                                       "run.json", "trajectory.h5"]
@@ -48,7 +56,25 @@ def test_save_drops_the_bulk_and_restore_brings_back_every_finished_piece(tmp_pa
     _task(fresh / "glass" / "md-900K", {"run.json": "{}", "trajectory.h5": "newer"})
     restored = pieces.restore(fresh)
     assert sorted(p.relative_to(fresh).as_posix() for p in restored) == [
-        "glass/analysis-900K", f"glass/md-{T:g}K"]
+        "beta/md-700K.partial", "glass/analysis-900K", f"glass/md-{T:g}K"]
+    resumed = fresh / "beta" / "md-700K.partial"
+    assert (resumed / "dump.lammpstrj").read_text() == "frames so far"
+    assert (resumed / "restart.2000").read_text() == "new" and not list(resumed.glob("*.gz"))
     assert (fresh / "glass" / "md-900K" / "trajectory.h5").read_text() == "newer"   # left alone
     assert (fresh / "glass" / f"md-{T:g}K" / "ionscope-task.json").read_text() == \
         (run / "glass" / f"md-{T:g}K" / "ionscope-task.json").read_text()
+
+
+def test_a_saved_partial_stage_goes_once_its_piece_has_finished(tmp_path):
+    pieces = _load(tmp_path)
+    run = tmp_path / "run"
+    _task(run / "beta" / "md-700K.partial", {"stage.json": "{}", "data.lmp": "", "in.lammps": "",
+                                             "ionscope-task.hash": "h", "restart.10": ""},
+          finished=False)
+    pieces.save(run)
+    assert (pieces.PIECES / "beta" / "md-700K.partial").exists()
+    (run / "beta" / "md-700K.partial").rename(run / "beta" / "md-700K")
+    (run / "beta" / "md-700K" / "ionscope-task.json").write_text("{}")
+    pieces.save(run)
+    assert not (pieces.PIECES / "beta" / "md-700K.partial").exists()
+    assert (pieces.PIECES / "beta" / "md-700K" / "ionscope-task.json").exists()

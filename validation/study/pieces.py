@@ -8,15 +8,23 @@ A piece is a task folder whose marker (``ionscope-task.json``) says it finished.
 copies every finished task folder into ``validation/study/pieces/``, leaving out what no later
 task reads: LAMMPS dumps, restart files and logs. It keeps the H5MD trajectories of the
 production runs at the softness temperature, because the softness model and its application
-read them; every other trajectory is dropped once its analysis has finished. ``restore``
-copies the pieces back into a run folder. The pipeline then finds their markers (content
-hashes of the study, potential and code settings) and skips them, so only unfinished pieces
-run. A piece whose hash no longer matches is run again, from its start.
+read them; every other trajectory is dropped once its analysis has finished.
+
+An MD stage still running (``KEY.partial``) is saved too, so that it resumes on another machine:
+its inputs, its newest restart file, and its dump and log so far (gzipped). Stop ``ionscope
+run`` before ``save``, so that no restart file is being written.
+
+``restore`` copies the pieces back into a run folder (unzipping dumps and logs). The pipeline
+finds the finished ones by their markers (content hashes of the study, potential and code
+settings) and skips them, and resumes a partial stage from its restart file. A piece whose
+hash no longer matches is run again, from its start.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -30,10 +38,26 @@ PIECES = HERE / "pieces"
 STUDY = HERE / "study.toml"
 #: never needed again once a stage has finished (``run.json``, ``thermo.csv``, ``final.data``)
 BULK = ("dump.lammpstrj", "log.lammps", "restart.*")
+#: what an unfinished stage resumes from, besides its newest restart file
+PARTIAL = ("stage.json", "data.lmp", "in.lammps", "ionscope-task.hash")
+ZIPPED = ("dump.lammpstrj", "log.lammps")
 
 
 def _finished(run_dir: Path) -> list[Path]:
     return sorted(m.parent for m in run_dir.rglob(MARKER) if not m.parent.name.endswith(".partial"))
+
+
+def _running(run_dir: Path) -> list[Path]:
+    """Unfinished MD stages that have written a restart file."""
+    return sorted(f.parent for f in run_dir.rglob("ionscope-task.hash")
+                  if f.parent.name.endswith(".partial") and (f.parent / "stage.json").exists()
+                  and _newest_restart(f.parent) is not None)
+
+
+def _newest_restart(folder: Path) -> Path | None:
+    found = [(int(m.group(1)), f) for f in folder.glob("restart.*")
+             if (m := re.fullmatch(r"restart\.(\d+)", f.name))]
+    return max(found)[1] if found else None
 
 
 def kept_trajectories(run_dir: Path) -> set[Path]:
@@ -44,7 +68,8 @@ def kept_trajectories(run_dir: Path) -> set[Path]:
 
 
 def save(run_dir: Path) -> list[Path]:
-    """Copy the finished task folders of ``run_dir`` into :data:`PIECES` (without bulk)."""
+    """Copy the finished task folders of ``run_dir`` into :data:`PIECES` (without bulk), and
+    the unfinished MD stages with what they resume from."""
     keep = kept_trajectories(run_dir)
     saved = []
     for folder in _finished(run_dir):
@@ -52,12 +77,26 @@ def save(run_dir: Path) -> list[Path]:
         ignore = [*BULK] if folder in keep else [*BULK, "trajectory.h5"]
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*ignore))
+        shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
+        saved.append(target)
+    for folder in _running(run_dir):
+        target = PIECES / folder.relative_to(run_dir)
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        restart = _newest_restart(folder)
+        for name in (*PARTIAL, restart.name):
+            shutil.copyfile(folder / name, target / name)
+        for name in ZIPPED:
+            if (folder / name).exists():
+                with open(folder / name, "rb") as src, gzip.open(target / f"{name}.gz", "wb") as dst:
+                    shutil.copyfileobj(src, dst)
         saved.append(target)
     return saved
 
 
 def restore(run_dir: Path) -> list[Path]:
-    """Copy the saved pieces into ``run_dir``, where no finished task folder is yet."""
+    """Copy the saved pieces into ``run_dir`` where it holds neither the finished task nor an
+    unfinished stage of its own."""
     restored = []
     for piece in _finished(PIECES):
         target = run_dir / piece.relative_to(PIECES)
@@ -65,6 +104,17 @@ def restore(run_dir: Path) -> list[Path]:
             continue
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(piece, target)
+        restored.append(target)
+    for piece in _running(PIECES):
+        target = run_dir / piece.relative_to(PIECES)
+        finished = target.with_name(target.name.removesuffix(".partial"))
+        if (finished / MARKER).exists() or target.exists():
+            continue
+        shutil.copytree(piece, target, ignore=shutil.ignore_patterns("*.gz"))
+        for name in ZIPPED:
+            if (piece / f"{name}.gz").exists():
+                with gzip.open(piece / f"{name}.gz", "rb") as src, open(target / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
         restored.append(target)
     return restored
 
