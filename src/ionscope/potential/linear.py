@@ -568,9 +568,16 @@ class LinearModel:
 
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
-        directory = Path(directory)
-        name = directory.name if member is None else f"{directory.name}-member-{member}"
-        return self.descriptors.potential(directory, member, name=name)
+        return saved_potential(self.descriptors, directory, member)
+
+
+def saved_potential(settings, directory: str | Path, member: int | None = None):
+    """The potential a fit saved in ``directory`` (or its committee member ``member``), named
+    after the directory; ``settings`` (descriptors of a linear fit, or an NN-SNAP) know the
+    files."""
+    directory = Path(directory)
+    name = directory.name if member is None else f"{directory.name}-member-{member}"
+    return settings.potential(directory, member, name=name)
 
 
 def read_coefficients(path: str | Path) -> np.ndarray:

@@ -47,7 +47,7 @@ from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, atomic_write, data_inputs, provenance, sha256_file, write_json
 from .lammps_eval import evaluate_lammps, load_lammps_library
 from .linear import (Snap, TrainingData, Weights, _in_child, _Placer, bootstrap_multiplicities,
-                     descriptor_box, descriptor_orbits, lammps_frame)
+                     descriptor_box, descriptor_orbits, lammps_frame, saved_potential)
 from .model import mliap_potential
 from .validation import write_validation
 
@@ -637,9 +637,7 @@ class NeuralModel:
 
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
-        directory = Path(directory)
-        name = directory.name if member is None else f"{directory.name}-member-{member}"
-        return self.net.potential(directory, member, name=name)
+        return saved_potential(self.net, directory, member)
 
 
 def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
