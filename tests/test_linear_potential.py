@@ -316,3 +316,17 @@ def test_pod_training_weights_the_label_systems_and_ships_a_committee(tmp_path, 
         errors[name] = result["systems"]["eos-Li2S"]["virial_rmse_meV_atom"]
     assert errors["weighted"] < 0.5 * errors["unweighted"]
     assert weighted["overall"]["force_rmse_meV_A"] > 0 and unweighted["overall"]["force_rmse_meV_A"] > 0
+
+
+def test_ridge_gives_a_numerically_empty_column_no_weight():
+    """A descriptor column at 10⁻²⁰ of the others (POD's P–P columns at a 4.5 Å cutoff on
+    β-Li3PS4 and Li2S frames) must not get a coefficient of order 1/scale."""
+    from ionscope.potential.linear import ridge_solve
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[:, 2] = 1e-20 * rng.normal(size=200)
+    y = X[:, 0] - 2 * X[:, 1] + 1e-3 * rng.normal(size=200)
+    beta = ridge_solve(X.T @ X, X.T @ y, 1e-8)
+    np.testing.assert_allclose(beta[:2], [1, -2], atol=1e-3)
+    assert abs(beta[2] * 1e-20) < 1e-6 and abs(beta[2]) < 1e6
