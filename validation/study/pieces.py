@@ -11,7 +11,8 @@ production runs at the softness temperature, because the softness model and its 
 read them; every other trajectory is dropped once its analysis has finished.
 
 An MD stage still running (``KEY.partial``) is saved too, so that it resumes on another machine:
-its inputs, its newest restart file, and its dump and log so far (gzipped). Stop ``ionscope
+its small files (inputs, settings, the task's hash stamp), its newest restart file, and its
+dump and log so far (gzipped). Stop ``ionscope
 run`` before ``save``, so that no restart file is being written.
 
 ``restore`` copies the pieces back into a run folder (unzipping dumps and logs). The pipeline
@@ -37,9 +38,9 @@ HERE = Path(__file__).resolve().parent
 PIECES = HERE / "pieces"
 STUDY = HERE / "study.toml"
 #: never needed again once a stage has finished (``run.json``, ``thermo.csv``, ``final.data``)
-BULK = ("dump.lammpstrj", "log.lammps", "restart.*")
-#: what an unfinished stage resumes from, besides its newest restart file
-PARTIAL = ("stage.json", "data.lmp", "in.lammps", "ionscope-task.hash")
+BULK = ("dump.lammpstrj", "log.lammps", "restart.*", ".ionscope.lock")
+#: an unfinished stage's files that are saved gzipped (besides them: its newest restart file
+#: and its small files, stage.json, data.lmp, in.lammps, the task's hash stamp)
 ZIPPED = ("dump.lammpstrj", "log.lammps")
 
 
@@ -82,10 +83,9 @@ def save(run_dir: Path) -> list[Path]:
     for folder in _running(run_dir):
         target = PIECES / folder.relative_to(run_dir)
         shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
+        shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*BULK))
         restart = _newest_restart(folder)
-        for name in (*PARTIAL, restart.name):
-            shutil.copyfile(folder / name, target / name)
+        shutil.copyfile(restart, target / restart.name)
         for name in ZIPPED:
             if (folder / name).exists():
                 with open(folder / name, "rb") as src, gzip.open(target / f"{name}.gz", "wb") as dst:
