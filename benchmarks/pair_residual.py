@@ -7,13 +7,15 @@ the bundled models). Results: ``neural_potentials_results.md``, Findings.
 
     python benchmarks/pair_residual.py --data runs/curated-pbe-d3 --work runs/pair-residual [RC K]
 """
+import argparse
 from pathlib import Path
+
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 from scipy.interpolate import BSpline
 
-import argparse
+from ionscope.io.deepmd_npy import load_system
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data", type=Path, required=True, help="curated data (ionscope potential curate)")
@@ -27,7 +29,7 @@ PAIRS = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
 pair_index = {}
 for n, (a, b) in enumerate(PAIRS):
     pair_index[(a, b)] = pair_index[(b, a)] = n
-h = (rc - r0) / (K - 3 + 3)  # knots spacing: K functions whose support lies in [r0-3h, rc]
+h = (rc - r0) / K  # knot spacing: K cubic B-splines whose supports lie in [r0 - 3h, rc]
 knots = r0 + h * (np.arange(K + 4) - 3)
 # function k has support [knots[k], knots[k+4]]; keep those with knots[k+4] <= rc
 keep = [k for k in range(K) if knots[k + 4] <= rc + 1e-9]
@@ -58,13 +60,10 @@ def design(atoms, el):
 
 
 def load(system):
-    sys_ = Path(system)
-    types = np.loadtxt(sys_ / "type.raw", dtype=int)
-    tmap = (sys_ / "type_map.raw").read_text().split()
-    s = sys_ / "set.000"
-    return dict(el=np.array([SPECIES.index(tmap[t]) for t in types]), sym=[tmap[t] for t in types],
-                coord=np.load(s / "coord.npy"), box=np.load(s / "box.npy"),
-                energy=np.load(s / "energy.npy"), force=np.load(s / "force.npy"))
+    """A DeePMD npy system with element indices (in SPECIES order) and symbols per atom."""
+    data = load_system(system)
+    symbols = [data["type_map"][t] for t in data["types"]]
+    return dict(data, el=np.array([SPECIES.index(x) for x in symbols]), sym=symbols)
 
 
 def main():

@@ -69,7 +69,7 @@ def test_a_saved_partial_stage_goes_once_its_piece_has_finished(tmp_path):
     pieces = _load(tmp_path)
     run = tmp_path / "run"
     _task(run / "beta" / "md-700K.partial", {"stage.json": "{}", "data.lmp": "", "in.lammps": "",
-                                             "ionscope-task.hash": "h", "restart.10": ""},
+                                             "ionscope-task.hash": "h", "restart.10": "state"},
           finished=False)
     pieces.save(run)
     assert (pieces.PIECES / "beta" / "md-700K.partial").exists()

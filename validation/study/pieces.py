@@ -12,8 +12,8 @@ read them; every other trajectory is dropped once its analysis has finished.
 
 An MD stage still running (``KEY.partial``) is saved too, so that it resumes on another machine:
 its small files (inputs, settings, the task's hash stamp), its newest restart file, and its
-dump and log so far (gzipped). Stop ``ionscope
-run`` before ``save``, so that no restart file is being written.
+dump and log so far (gzipped). Stop ``ionscope run`` before ``save``, so that no restart file
+is being written.
 
 ``restore`` copies the pieces back into a run folder (unzipping dumps and logs). The pipeline
 finds the finished ones by their markers (content hashes of the study, potential and code
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import re
 import shutil
 import sys
 from pathlib import Path
 
+from ionscope.md.lammps import newest_restart
 from ionscope.workflow.layout import StudyLayout
 from ionscope.workflow.pipeline import MARKER
 from ionscope.workflow.study import load_study
@@ -52,13 +52,7 @@ def _running(run_dir: Path) -> list[Path]:
     """Unfinished MD stages that have written a restart file."""
     return sorted(f.parent for f in run_dir.rglob("ionscope-task.hash")
                   if f.parent.name.endswith(".partial") and (f.parent / "stage.json").exists()
-                  and _newest_restart(f.parent) is not None)
-
-
-def _newest_restart(folder: Path) -> Path | None:
-    found = [(int(m.group(1)), f) for f in folder.glob("restart.*")
-             if (m := re.fullmatch(r"restart\.(\d+)", f.name))]
-    return max(found)[1] if found else None
+                  and newest_restart(f.parent) is not None)
 
 
 def kept_trajectories(run_dir: Path) -> set[Path]:
@@ -84,7 +78,7 @@ def save(run_dir: Path) -> list[Path]:
         target = PIECES / folder.relative_to(run_dir)
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*BULK))
-        restart = _newest_restart(folder)
+        restart, _ = newest_restart(folder)
         shutil.copyfile(restart, target / restart.name)
         for name in ZIPPED:
             if (folder / name).exists():

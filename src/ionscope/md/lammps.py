@@ -38,7 +38,7 @@ from .inputs import render_input, write_data
 from .stage import STAGE_FILE, Stage, load_stage_spec, save_stage_spec
 
 
-def _newest_restart(stage_dir: Path) -> tuple[Path, int] | None:
+def newest_restart(stage_dir: Path) -> tuple[Path, int] | None:
     """The newest complete restart file. A file shorter than its predecessor was being written
     when the run died, so the previous one is used (restart files of a run have equal size)."""
     found = sorted((int(m.group(1)), f) for f in stage_dir.glob("restart.*")
@@ -168,7 +168,7 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
             if stage is not None and (stage_dir / STAGE_FILE).exists():
                 _saved_stage(stage_dir, stage)
             return load_stage(stage_dir)
-        resume = _newest_restart(stage_dir)
+        resume = newest_restart(stage_dir)
         if atoms is not None and resume is None:
             if stage is None or potential is None:
                 raise ValueError("a new stage needs its Stage and Potential")
@@ -197,7 +197,7 @@ def run_stage(stage_dir: str | os.PathLike, stage: Stage | None = None,
                        tend=lambda: _prune_restarts(stage_dir, keep=2))
             finished = True
         except Interrupted as stop:
-            restart = _newest_restart(stage_dir)
+            restart = newest_restart(stage_dir)
             raise Interrupted(f"{stop}; it resumes from step {restart[1] if restart else 0}") from None
         finally:
             _prune_restarts(stage_dir, keep=1 if finished else 2)

@@ -136,7 +136,7 @@ class MLIAPPotential(Potential):
         same run finishes. Here one ``run 0`` is done with three times as many extra atoms
         placed at random in the cell (four times the density), so the arrays never grow
         again; then the extra atoms are deleted. The ids and velocities of the real atoms do
-        not change (``tests/test_md.py``)."""
+        not change (``tests/test_default_potential.py``)."""
         return ["# size ML-IAP's neighbour arrays (see ionscope.potential.model.MLIAPPotential)",
                 "variable ionscope_prime equal 3*count(all)",
                 "group ionscope_real union all",
