@@ -1,26 +1,25 @@
 """The bundled DeePMD model (deepmd-paper) in LAMMPS: the physical checks it must pass, on a
-128-atom cell at 300 K (as the checks of pod-fast in test_pod.py)."""
+128-atom cell at 300 K (as the checks of the default potential in test_default_potential.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.mark.deepmd
-@pytest.mark.slow
-@pytest.mark.xfail(reason="deepmd-paper expands β-Li3PS4 by ~11 % at 300 K: the DFT virials of the "
-                          "ideal CIF frame are +1.7/+5.3/+4.9 GPa, so the data push the cell "
-                          "outward (see pod-fast/README.md)", strict=False)
-def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, potential):
+@pytest.fixture(scope="module")
+def beta_checks(tmp_path_factory, potential):
+    """2 ps of NPT at 1 bar and 300 K on 128-atom β-Li3PS4, and a 1 ps melt at 1500 K."""
     from ionscope.workflow.potential_checks import validate_physics
 
-    result = validate_physics(potential, tmp_path, temperatures=(300.0,), npt_ps=2.0,
-                              melt_ps=1.0)
-    from ionscope.analysis.structure import crystallinity, xrd_pattern
-    from ionscope.md import load_stage
+    folder = tmp_path_factory.mktemp("deepmd-physics")
+    return folder, validate_physics(potential, folder, temperatures=(300.0,), npt_ps=2.0,
+                                    melt_ps=1.0)
 
-    cold = xrd_pattern(load_stage(tmp_path / "beta-npt-300K").atoms)
-    assert crystallinity(cold.two_theta, cold.intensity).crystallinity > 0.7  # still a crystal
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_bundled_model_keeps_the_pbe_d3_volume_and_bonds(beta_checks):
+    _, result = beta_checks
     for name, run in result["runs"].items():
         if "lattice_deviation" in run:
             assert abs(run["volume_vs_dft"] - 1) <= 0.03, (name, run["lattice_lengths"])
@@ -29,6 +28,20 @@ def test_bundled_model_keeps_beta_crystalline_and_bonds_right(tmp_path, potentia
         else:
             assert run["min_distance"] >= 1.2
     assert result["passed"]
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+@pytest.mark.xfail(reason="the retrained deepmd-paper keeps PBE-D3's volume but shears β-Li3PS4 "
+                          "(a +5 %, b -8 % against the CIF at 300 K; XRD crystallinity 0.58-0.66 "
+                          "at 300 K, 0.40 at 600 K: its card, README.md)", strict=True)
+def test_bundled_model_keeps_beta_crystalline(beta_checks):
+    from ionscope.analysis.structure import crystallinity, xrd_pattern
+    from ionscope.md import load_stage
+
+    folder, _ = beta_checks
+    cold = xrd_pattern(load_stage(folder / "beta-npt-300K").atoms)
+    assert crystallinity(cold.two_theta, cold.intensity).crystallinity > 0.7
 
 
 @pytest.mark.deepmd
@@ -50,3 +63,5 @@ def test_bundled_model_card_and_validation_table():
     from ionscope.provenance import sha256_file
 
     assert card["frozen_sha256"] == sha256_file(MODELS / DEFAULT / "frozen.pth")
+    # retrained on the curated data (#14 §3): better than the first model's 378 meV/Å
+    assert "curated" in card["command"] and overall["force_rmse_meV_A"] < 378

@@ -10,7 +10,8 @@ type map, errors, the command that trained it).
 - ``pod-fast``: linear POD (``pair_style pod``), 3.5× faster than ``nnsnap`` and less
   accurate; under NPT at 1 bar it expands β-Li3PS4's c axis, so use it with
   ``pressure_reference = "experiment"``.
-- ``deepmd-paper``: the DeePMD-kit reference (Chen et al. 2025 architecture). Its compressed
+- ``deepmd-paper``: the DeePMD-kit reference (Chen et al. 2025 architecture, trained on the
+  curated PBE-D3 data); it keeps PBE-D3's volume but shears β-Li3PS4. Its compressed
   variant is made on first use and cached, because the tabulated embedding nets of a paper-size
   model are far larger than the model itself.
 """

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,7 +243,8 @@ class DaskExecutor:
         try:
             futures = [client.submit(_run_stage_dir, str(d), n, pure=False)
                        for d, n in zip(stage_dirs, ranks)]
-            progress(futures)
+            # a bar every 100 ms on a terminal; a line a minute into a log file
+            progress(futures, interval="100ms" if sys.stderr.isatty() else "60s")
             client.gather(futures)
         finally:
             client.close()
