@@ -429,6 +429,52 @@ def test_dask_executor_runs_independent_stages(tmp_path):
 
 
 @needs_lammps
+def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
+    """Ctrl-C (or SIGTERM, which the CLI turns into it) reaches only the main thread: the LAMMPS
+    runs in Dask's worker threads must stop too, leaving resumable stages."""
+    pytest.importorskip("distributed")
+    import _thread
+    import threading
+
+    from ionscope.md import Stage, prepare_stage, protocols
+    from ionscope.md.guard import Interrupted
+    from ionscope.potential import bundled_potential
+    from ionscope.structures import crystal_supercell
+    from ionscope.workflow.pipeline import DaskExecutor
+
+    atoms = crystal_supercell("beta-Li3PS4", target_atoms=64)
+    dirs = []
+    for k in range(2):       # each long enough (~1 min) to be caught running
+        d = tmp_path / f"long{k}"
+        prepare_stage(d, Stage(protocols.nvt(600, 50.0), timestep_fs=1.0, seed=k + 1,
+                               dump_every_ps=1.0, restart_every_ps=0.5), bundled_potential("pod-fast"),
+                      atoms)
+        dirs.append(d)
+    threading.Timer(6.0, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises((KeyboardInterrupt, Interrupted)):
+        DaskExecutor(workers=2).run_stages(dirs, [1, 1])
+    deadline = time.monotonic() + 30
+    while any(_lammps_running_in(d) for d in dirs) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_lammps_running_in(d) for d in dirs)
+    assert time.monotonic() - started < 40
+    for d in dirs:                            # stopped part-way, restart files kept
+        assert not (d / "final.data").exists() and list(d.glob("restart.*"))
+
+
+def _lammps_running_in(folder: Path) -> bool:
+    """Whether a process has ``folder`` as its working directory (Linux /proc)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder.resolve():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@needs_lammps
 def test_dpdispatcher_executor_runs_stages_with_the_ionscope_command(tmp_path):
     pytest.importorskip("dpdispatcher")
     from ionscope.workflow.pipeline import DPDispatcherExecutor

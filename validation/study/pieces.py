@@ -12,8 +12,8 @@ read them; every other trajectory is dropped once its analysis has finished.
 
 An MD stage still running (``KEY.partial``) is saved too, so that it resumes on another machine:
 its small files (inputs, settings, the task's hash stamp), its newest restart file, and its
-dump and log so far (gzipped). Stop ``ionscope run`` before ``save``, so that no restart file
-is being written.
+dump and log so far (gzipped). Stop ``ionscope run`` before ``save`` (SIGTERM; a
+background job ignores SIGINT), so that no restart file is being written.
 
 ``restore`` copies the pieces back into a run folder (unzipping dumps and logs). The pipeline
 finds the finished ones by their markers (content hashes of the study, potential and code

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..potential.lammps_eval import find_executable, lammps_executable
-from .guard import Interrupted, note_lock_holder, start_tied, stop_group
+from .guard import Interrupted, note_lock_holder, start_tied, stop_group, stop_requested
 from .stage import Stage
 
 
@@ -74,6 +74,8 @@ def run_lammps(launcher: list[str], arguments: list[str], folder: Path, env: dic
     try:
         while proc.poll() is None:
             time.sleep(0.5)
+            if stop_requested():
+                raise KeyboardInterrupt
             tend()
             done = max(done, last_step(log))
             if done > bar.n:

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -87,6 +88,24 @@ def start_tied(command: list[str], **popen_kwargs) -> subprocess.Popen:
     that starts it) dies, however it dies."""
     return subprocess.Popen(command, process_group=0, preexec_fn=_die_with(os.getpid()),
                             **popen_kwargs)
+
+
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every LAMMPS run of this process to stop (its restart files stay). Ctrl-C and SIGTERM
+    reach only the main thread; runs in worker threads (the Dask executor) stop on this."""
+    _STOP.set()
+
+
+def clear_stop() -> None:
+    """Let LAMMPS runs start again after :func:`request_stop`."""
+    _STOP.clear()
+
+
+def stop_requested() -> bool:
+    return _STOP.is_set()
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:

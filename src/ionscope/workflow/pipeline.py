@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..md import run_stage
-from ..md.guard import Interrupted, folder_lock
+from ..md.guard import Interrupted, clear_stop, folder_lock, request_stop
 from ..provenance import atomic_write, sha256_file
 
 MARKER = "ionscope-task.json"
@@ -240,12 +240,16 @@ class DaskExecutor:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=False,
                                    dashboard_address=None)
             client = Client(cluster)
+        clear_stop()
         try:
             futures = [client.submit(_run_stage_dir, str(d), n, pure=False)
                        for d, n in zip(stage_dirs, ranks)]
             # a bar every 100 ms on a terminal; a line a minute into a log file
             progress(futures, interval="100ms" if sys.stderr.isatty() else "60s")
             client.gather(futures)
+        except BaseException:         # Ctrl-C / SIGTERM reach this thread only: stop the workers' runs
+            request_stop()
+            raise
         finally:
             client.close()
             if cluster is not None:
