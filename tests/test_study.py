@@ -459,6 +459,9 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
         time.sleep(0.5)
     assert not any(_lammps_running_in(d) for d in dirs)
     assert time.monotonic() - started < 40
+    from ionscope.md.guard import stop_requested
+
+    assert not stop_requested()               # later runs of this process may start
     for d in dirs:                            # stopped part-way, restart files kept
         assert not (d / "final.data").exists() and list(d.glob("restart.*"))
 

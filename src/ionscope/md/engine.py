@@ -13,7 +13,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..potential.lammps_eval import find_executable, lammps_executable
-from .guard import Interrupted, note_lock_holder, start_tied, stop_group, stop_requested
+from .guard import (Interrupted, counted_run, note_lock_holder, start_tied, stop_group,
+                    stop_requested)
 from .stage import Stage
 
 
@@ -58,7 +59,8 @@ def run_lammps(launcher: list[str], arguments: list[str], folder: Path, env: dic
                tend: Callable[[], None] = lambda: None) -> None:
     """Run LAMMPS (``launcher``, from :func:`lammps_command`, with ``arguments``) in ``folder``
     with a progress bar from ``first_step`` to the end of ``stage``, calling ``tend()`` every
-    half second. LAMMPS holds the folder's lock (descriptor ``lock``) too, runs in its own
+    half second; :func:`.guard.request_stop` (from another thread) stops it like Ctrl-C. LAMMPS
+    holds the folder's lock (descriptor ``lock``) too, runs in its own
     process group and dies with this process; any exception here (Ctrl-C included) stops it
     first. A failed run raises :class:`RuntimeError` with the end of the log."""
     log = folder / "log.lammps"
@@ -71,25 +73,26 @@ def run_lammps(launcher: list[str], arguments: list[str], folder: Path, env: dic
                       pass_fds=(lock,))
     note_lock_holder(lock, f"LAMMPS pid {proc.pid}")
     done = first_step
-    try:
-        while proc.poll() is None:
-            time.sleep(0.5)
-            if stop_requested():
-                raise KeyboardInterrupt
-            tend()
-            done = max(done, last_step(log))
-            if done > bar.n:
-                rate = stage.ns_per_day(done - first_step, time.perf_counter() - started)
-                bar.set_postfix_str(f"{rate:.3g} ns/day")
-                bar.update(done - bar.n)
-    except KeyboardInterrupt:
-        stop_group(proc)
-        raise Interrupted(f"MD stage {folder} stopped at step {done} of {total}") from None
-    except BaseException:
-        stop_group(proc)
-        raise
-    finally:
-        bar.close()
+    with counted_run():                  # until LAMMPS has ended (see guard.settle_runs)
+        try:
+            while proc.poll() is None:
+                time.sleep(0.5)
+                if stop_requested():
+                    raise KeyboardInterrupt
+                tend()
+                done = max(done, last_step(log))
+                if done > bar.n:
+                    rate = stage.ns_per_day(done - first_step, time.perf_counter() - started)
+                    bar.set_postfix_str(f"{rate:.3g} ns/day")
+                    bar.update(done - bar.n)
+        except KeyboardInterrupt:
+            stop_group(proc)
+            raise Interrupted(f"MD stage {folder} stopped at step {done} of {total}") from None
+        except BaseException:
+            stop_group(proc)
+            raise
+        finally:
+            bar.close()
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-15:]) if log.exists() else ""

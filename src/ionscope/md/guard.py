@@ -91,21 +91,44 @@ def start_tied(command: list[str], **popen_kwargs) -> subprocess.Popen:
 
 
 _STOP = threading.Event()
+_ACTIVE = 0                                  # LAMMPS runs of this process now
+_CHANGED = threading.Condition()
 
 
-def request_stop() -> None:
-    """Ask every LAMMPS run of this process to stop (its restart files stay). Ctrl-C and SIGTERM
-    reach only the main thread; runs in worker threads (the Dask executor) stop on this."""
-    _STOP.set()
-
-
-def clear_stop() -> None:
-    """Let LAMMPS runs start again after :func:`request_stop`."""
-    _STOP.clear()
+@contextlib.contextmanager
+def counted_run() -> Iterator[None]:
+    """Count a LAMMPS run of this process while it lasts (see :func:`settle_runs`)."""
+    global _ACTIVE
+    with _CHANGED:
+        _ACTIVE += 1
+    try:
+        yield
+    finally:
+        with _CHANGED:
+            _ACTIVE -= 1
+            _CHANGED.notify_all()
 
 
 def stop_requested() -> bool:
     return _STOP.is_set()
+
+
+def request_stop() -> None:
+    """Ask every LAMMPS run of this process to stop (their restart files stay). Ctrl-C and
+    SIGTERM reach only the main thread: runs in worker threads (the Dask executor) stop on this."""
+    _STOP.set()
+
+
+def settle_runs(wait: float = 60.0) -> None:
+    """After :func:`request_stop`: wait up to ``wait`` seconds for the runs to end, then let new
+    runs start."""
+    if not _STOP.is_set():
+        return
+    try:
+        with _CHANGED:
+            _CHANGED.wait_for(lambda: _ACTIVE == 0, timeout=wait)
+    finally:
+        _STOP.clear()
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:

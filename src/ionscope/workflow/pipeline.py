@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..md import run_stage
-from ..md.guard import Interrupted, clear_stop, folder_lock, request_stop
+from ..md.guard import Interrupted, folder_lock, request_stop, settle_runs
 from ..provenance import atomic_write, sha256_file
 
 MARKER = "ionscope-task.json"
@@ -240,7 +240,6 @@ class DaskExecutor:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=False,
                                    dashboard_address=None)
             client = Client(cluster)
-        clear_stop()
         try:
             futures = [client.submit(_run_stage_dir, str(d), n, pure=False)
                        for d, n in zip(stage_dirs, ranks)]
@@ -251,9 +250,12 @@ class DaskExecutor:
             request_stop()
             raise
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            try:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+            finally:
+                settle_runs()
 
 
 class DPDispatcherExecutor:
