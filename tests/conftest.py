@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,38 @@ def assert_same_split_as_deepmd(card: dict) -> None:
     assert len(common) >= 10
     for name in common:
         assert (ours[name]["train"], ours[name]["valid"]) == (theirs[name]["train"], theirs[name]["valid"])
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    """Poll ``condition()`` every 50 ms until it is true; fail after ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren … of ``pid`` (from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def process_name(pid: int) -> str:
+    """The command name of ``pid`` (``lmp`` for LAMMPS), empty once it has gone (from /proc)."""
+    try:
+        return (Path("/proc") / str(pid) / "comm").read_text().strip()
+    except FileNotFoundError:
+        return ""

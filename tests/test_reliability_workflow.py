@@ -21,6 +21,7 @@ import pytest
 
 from ionscope.cli import main
 from ionscope.workflow.study import StudyError, load_study
+from conftest import descendants, process_name, wait_for
 from test_study import TINY
 
 needs_lammps = pytest.mark.skipif(shutil.which("lmp") is None,
@@ -126,44 +127,12 @@ def _start(stage: Path, **kwargs) -> subprocess.Popen:
                             **kwargs)
 
 
-def _wait_for(condition, what: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _descendants(pid: int) -> list[int]:
-    """Children, grandchildren … of ``pid`` (from /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-    found, frontier = [], [pid]
-    while frontier:
-        children = [p for p, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
 def _lammps(pid: int) -> list[int]:
     """The LAMMPS processes below ``pid`` (and whatever started them), once LAMMPS runs."""
-    def comm(p: int) -> str:
-        try:
-            return (Path("/proc") / str(p) / "comm").read_text().strip()
-        except FileNotFoundError:
-            return ""
-
     def running():
-        below = _descendants(pid)
-        return below if any(comm(p) == "lmp" for p in below) else None
-    _wait_for(running, "LAMMPS to start")
+        below = descendants(pid)
+        return below if any(process_name(p) == "lmp" for p in below) else None
+    wait_for(running, "LAMMPS to start")
     return running()
 
 
@@ -180,7 +149,7 @@ def _reap(pids: list[int]) -> None:
     for pid in pids:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-    _wait_for(lambda: not any(map(_alive, pids)), "the LAMMPS processes to end", timeout=20)
+    wait_for(lambda: not any(map(_alive, pids)), "the LAMMPS processes to end", timeout=20)
 
 
 @needs_lammps
@@ -188,7 +157,7 @@ def _reap(pids: list[int]) -> None:
 def test_lammps_dies_when_ionscope_is_killed(tmp_path):
     stage = _prepare(tmp_path, ps=100)
     proc = _start(stage)
-    _wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
+    wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
     lammps = _lammps(proc.pid)
     try:
         os.kill(proc.pid, signal.SIGKILL)            # ionscope only, not its process group
@@ -213,7 +182,7 @@ def test_a_second_run_in_a_busy_stage_is_refused(tmp_path, capsys):
     (stage / "ionscope-task.hash").write_text("the hash of an older study")
     proc = _start(stage)
     try:
-        _wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
+        wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
         with pytest.raises(BusyError, match="LAMMPS pid"):
             run_stage(stage, progress=False)
         assert main(["md", "run", str(stage)]) == 1
@@ -255,7 +224,7 @@ def test_a_stage_killed_before_its_first_restart_starts_again_without_duplicate_
     stage = _prepare(tmp_path, ps=6, restart_every_ps=100)     # no restart file before the end
     proc = _start(stage)
     dump = stage / "dump.lammpstrj"
-    _wait_for(lambda: dump.exists() and dump.read_text().count("ITEM: TIMESTEP") >= 20, "20 frames")
+    wait_for(lambda: dump.exists() and dump.read_text().count("ITEM: TIMESTEP") >= 20, "20 frames")
     lammps = _lammps(proc.pid)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -305,7 +274,7 @@ def test_thermo_keeps_every_row_after_two_kills(tmp_path):
     stage = _prepare(tmp_path, ps=8)
     for restart in ("restart.2000", "restart.4000"):
         proc = _start(stage)
-        _wait_for(lambda: (stage / restart).exists(), restart)
+        wait_for(lambda: (stage / restart).exists(), restart)
         lammps = _lammps(proc.pid)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -324,7 +293,7 @@ def test_thermo_keeps_every_row_after_two_kills(tmp_path):
 def test_ctrl_c_stops_lammps_and_says_how_to_resume(tmp_path):
     stage = _prepare(tmp_path, ps=100)
     proc = _start(stage, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
+    wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
     lammps = _lammps(proc.pid)
     try:
         os.kill(proc.pid, signal.SIGINT)             # ionscope only, as a terminal's Ctrl-C would
@@ -349,18 +318,18 @@ def test_killed_or_interrupted_study_leaves_no_lammps_and_says_how_to_resume(tmp
     command = [sys.executable, "-m", "ionscope", "run", str(study), "--out", str(run_dir)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-    _wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
+    wait_for(lambda: (stage / "restart.1000").exists(), "the first restart file")
     lammps = _lammps(proc.pid)
     try:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        _wait_for(lambda: not any(map(_alive, lammps)), "LAMMPS to die with ionscope", timeout=15)
+        wait_for(lambda: not any(map(_alive, lammps)), "LAMMPS to die with ionscope", timeout=15)
     finally:
         _reap(lammps)
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_interactive,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
-    _wait_for(lambda: (stage / "log.lammps").read_text().count("Reading restart file") >= 1
+    wait_for(lambda: (stage / "log.lammps").read_text().count("Reading restart file") >= 1
               and (stage / "restart.3000").exists(), "the resumed run's restart file")
     lammps = _lammps(proc.pid)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import descendants, process_name, wait_for
 from ionscope.workflow.study import StudyError, load_study
 
 needs_lammps = pytest.mark.skipif(shutil.which("lmp") is None,
@@ -437,7 +438,7 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
     import threading
 
     from ionscope.md import Stage, prepare_stage, protocols
-    from ionscope.md.guard import Interrupted
+    from ionscope.md.guard import Interrupted, stop_requested
     from ionscope.potential import bundled_potential
     from ionscope.structures import crystal_supercell
     from ionscope.workflow.pipeline import DaskExecutor
@@ -454,27 +455,12 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
     started = time.monotonic()
     with pytest.raises((KeyboardInterrupt, Interrupted)):
         DaskExecutor(workers=2).run_stages(dirs, [1, 1])
-    deadline = time.monotonic() + 30
-    while any(_lammps_running_in(d) for d in dirs) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not any(_lammps_running_in(d) for d in dirs)
+    wait_for(lambda: not any(process_name(p) == "lmp" for p in descendants(os.getpid())),
+             "the LAMMPS runs of the Dask workers to stop", timeout=30)
     assert time.monotonic() - started < 40
-    from ionscope.md.guard import stop_requested
-
     assert not stop_requested()               # later runs of this process may start
     for d in dirs:                            # stopped part-way, restart files kept
         assert not (d / "final.data").exists() and list(d.glob("restart.*"))
-
-
-def _lammps_running_in(folder: Path) -> bool:
-    """Whether a process has ``folder`` as its working directory (Linux /proc)."""
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder.resolve():
-                return True
-        except OSError:
-            continue
-    return False
 
 
 @needs_lammps
