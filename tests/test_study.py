@@ -463,6 +463,59 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
         assert not (d / "final.data").exists() and list(d.glob("restart.*"))
 
 
+def _stage_task(key: str, ps: float, T: float, seed: int, deps: list[str] | None = None):
+    from ionscope.md import Stage, prepare_stage, protocols
+    from ionscope.potential import bundled_potential
+    from ionscope.structures import crystal_supercell
+    from ionscope.workflow.pipeline import Task
+
+    def prepare(work, _deps):
+        prepare_stage(work, Stage(protocols.nvt(T, ps), timestep_fs=1.0, seed=seed, dump_every_ps=0.05,
+                                  restart_every_ps=0.5), bundled_potential("pod-fast"),
+                      crystal_supercell("beta-Li3PS4", target_atoms=64))
+
+    return Task(key, "md-production", {"T": T, "ps": ps}, deps=deps or [], prepare=prepare)
+
+
+@needs_lammps
+def test_a_finished_md_task_is_analysed_while_a_longer_one_still_runs(tmp_path):
+    """Streaming dispatch: the analysis of the short run starts as soon as that run is done, not
+    when every MD task of the wave is (a session's finished pieces are published even when the
+    longest run has to be stopped)."""
+    pytest.importorskip("distributed")
+    from ionscope.workflow.pipeline import DaskExecutor, Pipeline, Task
+
+    seen = {}
+
+    def analyse(work, deps):
+        seen["long finished"] = (tmp_path / "long").exists()
+        seen["long running"] = (tmp_path / "long.partial" / "stage.json").exists()
+        seen["short"] = json.loads((deps["short"] / "run.json").read_text())["status"]
+
+    tasks = [_stage_task("long", 10.0, 700, 1), _stage_task("short", 0.2, 600, 2),
+             Task("analysis", "analysis", {}, roles={"short": "short"}, run=analyse)]
+    status = Pipeline(tmp_path, tasks, DaskExecutor(workers=2), log=lambda *_: None).run()
+    assert status == {"long": "ran", "short": "ran", "analysis": "ran"}
+    assert seen == {"long finished": False, "long running": True, "short": "complete"}
+
+
+def test_executor_queue_runs_the_most_urgent_stage_first():
+    from ionscope.workflow.pipeline import _Queue
+
+    ran = []
+    queue = _Queue(lambda stages: ran.extend(d.name for d, _ in stages) or [d for d, _ in stages],
+                   batch=False)
+    for name, priority in [("glass-md", -5), ("beta-vdos", -2), ("gc-prepare", -9), ("beta-md", -2)]:
+        queue.submit(Path(name), 1, priority=priority)
+    while queue.queued:
+        queue.wait()
+    assert ran == ["beta-vdos", "beta-md", "glass-md", "gc-prepare"]
+    batch = _Queue(lambda stages: [d for d, _ in stages], batch=True)
+    batch.submit(Path("a"), 1)
+    batch.submit(Path("b"), 2, priority=3)
+    assert batch.wait() == [Path("b"), Path("a")] and not batch.queued
+
+
 @needs_lammps
 def test_dpdispatcher_executor_runs_stages_with_the_ionscope_command(tmp_path):
     pytest.importorskip("dpdispatcher")

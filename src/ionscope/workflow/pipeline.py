@@ -12,9 +12,11 @@ one. A rerun skips tasks whose finished hash matches, continues an interrupted M
 One ``ionscope run`` at a time works in a run directory, and a ``.partial`` folder that a
 (left-over) LAMMPS still holds is neither reused nor deleted (:mod:`ionscope.md.guard`).
 
-MD tasks (LAMMPS) are independent of each other within a wave of ready tasks and go through an
-executor: in this process (``local``), a Dask cluster, or dpdispatcher (local shell, SLURM, PBS,
-LSF); analysis tasks run in this process.
+A task starts as soon as its dependencies are done. MD tasks (LAMMPS) go through an executor,
+most urgent (earliest in the task list) first: in this process (``local``), a Dask cluster, or
+dpdispatcher (local shell, SLURM, PBS, LSF; the stages ready together go as one submission).
+Analysis tasks run in this process — while the executor's MD runs, so a finished temperature is
+analysed and published while the others still run.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ import math
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from tqdm.auto import tqdm
 
 from ..md import run_stage
 from ..md.guard import Interrupted, folder_lock, request_stop, settle_runs
@@ -114,23 +119,42 @@ class Pipeline:
             return self._run_all()
 
     def _run_all(self) -> dict[str, str]:
-        done: set[str] = set()
+        """Tasks start as soon as their dependencies are done: MD tasks go to the executor (in
+        the order of the task list), and while they run, the ready in-process tasks (analyses)
+        run here; each MD task is published the moment it finishes."""
         for key in self.tasks:
             if finished_hash(self.folder(key)) == self.hashes[key]:
                 self.status[key] = "skipped"
-        pending = [k for k in self.tasks]
-        while pending:
-            ready = [k for k in pending if all(d in done for d in self.tasks[k].deps)]
-            if not ready:
-                raise RuntimeError(f"dependency cycle among {pending}")
-            md = [k for k in ready if self.tasks[k].prepare is not None and k not in self.status]
-            if md:
-                self._run_md(md)
-            for key in ready:
-                if key not in self.status:
-                    self._run_local(key)
-                done.add(key)
-                pending.remove(key)
+        done = set(self.status)
+        pending = [k for k in self.tasks if k not in done]
+        order = {k: i for i, k in enumerate(self.tasks)}
+        running: dict[str, str] = {}                       # stage folder → key
+        with self.executor.open() as runner:
+            try:
+                while pending or running:
+                    ready = [k for k in pending if all(d in done for d in self.tasks[k].deps)]
+                    for key in [k for k in ready if self.tasks[k].prepare is not None]:
+                        pending.remove(key)
+                        work = self._prepare_md(key)
+                        runner.submit(work, self.tasks[key].mpi_ranks, priority=-order[key])
+                        running[str(work)] = key
+                    local = [k for k in ready if self.tasks[k].prepare is None]
+                    if local:
+                        pending.remove(local[0])
+                        self._run_local(local[0])
+                        done.add(local[0])
+                    elif running:
+                        for work in runner.wait():
+                            key = running.pop(str(work))
+                            self._finish_md(key, Path(work))
+                            done.add(key)
+                    elif pending:
+                        raise RuntimeError(f"dependency cycle among {pending}")
+            except KeyboardInterrupt as exc:      # an Interrupted names what it stopped
+                stopped = f"MD tasks {', '.join(running.values())} stopped; they resume from their restart files"
+                if not running:
+                    raise
+                raise Interrupted(f"{exc}; {stopped}" if isinstance(exc, Interrupted) else stopped) from None
         return self.status
 
     def _work_dir(self, key: str) -> Path:
@@ -165,29 +189,21 @@ class Pipeline:
         self._publish(key, work, time.perf_counter() - started)
         self.status[key] = "ran"
 
-    def _run_md(self, keys: list[str]) -> None:
-        works = {}
-        for key in keys:
-            work = self._work_dir(key)
-            if not (work / "stage.json").exists():
-                self.tasks[key].prepare(work, self._deps(key))
-            works[key] = work
-        self.log(f"MD: {', '.join(keys)} via {self.executor.name}")
-        started = time.perf_counter()
-        try:
-            self.executor.run_stages([works[k] for k in keys], [self.tasks[k].mpi_ranks for k in keys])
-        except Interrupted:
-            raise
-        except KeyboardInterrupt:
-            raise Interrupted(f"MD tasks {', '.join(keys)} stopped; they resume from their "
-                              "restart files") from None
-        for key in keys:
-            if not (works[key] / "run.json").exists():
-                raise RuntimeError(f"MD stage {works[key]} did not finish (no run.json); rerun to "
-                                   "resume it from its restart files")
-            record = json.loads((works[key] / "run.json").read_text())
-            self._publish(key, works[key], record.get("wall_seconds") or time.perf_counter() - started)
-            self.status[key] = "ran"
+    def _prepare_md(self, key: str) -> Path:
+        work = self._work_dir(key)
+        if not (work / "stage.json").exists():
+            self.tasks[key].prepare(work, self._deps(key))
+        self.log(f"[{key}] {self.tasks[key].kind} → {self.executor.name}")
+        return work
+
+    def _finish_md(self, key: str, work: Path) -> None:
+        if not (work / "run.json").exists():
+            raise RuntimeError(f"MD stage {work} did not finish (no run.json); rerun to "
+                               "resume it from its restart files")
+        record = json.loads((work / "run.json").read_text())
+        self._publish(key, work, record.get("wall_seconds") or 0.0)
+        self.status[key] = "ran"
+        self.log(f"[{key}] finished")
 
     def _publish(self, key: str, work: Path, seconds: float) -> None:
         """Mark ``work`` finished and move it into place; the old result goes only now."""
@@ -212,17 +228,61 @@ def _run_stage_dir(stage_dir: str, mpi_ranks: int) -> str:
     return stage_dir
 
 
-class LocalExecutor:
+class _Executor:
+    """An executor runs MD stage folders: ``with executor.open() as runner``, then
+    ``runner.submit(folder, mpi_ranks, priority)`` (higher priority first) and
+    ``runner.wait()``, which returns the folders that have finished since the last call
+    (at least one)."""
+
+    name = "?"
+
+    def open(self):
+        raise NotImplementedError
+
+    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
+        """Run ``stage_dirs`` (each on ``ranks`` MPI ranks) to the end."""
+        with self.open() as runner:
+            for d, n in zip(stage_dirs, ranks):
+                runner.submit(d, n)
+            left = len(stage_dirs)
+            while left:
+                left -= len(runner.wait())
+
+
+class _Queue:
+    """Submitted stages by priority (then submission order); ``run_batch`` runs a batch of them
+    and returns their folders."""
+
+    def __init__(self, run_batch: Callable[[list[tuple[Path, int]]], list[Path]], batch: bool) -> None:
+        self.queued: list[tuple[float, int, Path, int]] = []
+        self.run_batch, self.batch = run_batch, batch
+
+    def submit(self, stage_dir: Path, mpi_ranks: int, priority: float = 0) -> None:
+        self.queued.append((-priority, len(self.queued), Path(stage_dir), mpi_ranks))
+
+    def wait(self) -> list[Path]:
+        self.queued.sort(key=lambda q: q[:2])
+        chosen = self.queued if self.batch else self.queued[:1]
+        self.queued = self.queued[len(chosen):]
+        return self.run_batch([(d, n) for _, _, d, n in chosen])
+
+
+class LocalExecutor(_Executor):
     """MD stages one after the other in this process, with progress bars."""
 
     name = "local"
 
-    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
-        for d, n in zip(stage_dirs, ranks):
-            run_stage(d, mpi_ranks=n, progress=True)
+    @contextmanager
+    def open(self):
+        def run_one(stages):
+            for d, n in stages:
+                run_stage(d, mpi_ranks=n, progress=True)
+            return [d for d, _ in stages]
+
+        yield _Queue(run_one, batch=False)
 
 
-class DaskExecutor:
+class DaskExecutor(_Executor):
     """MD stages as Dask tasks: a scheduler address, or a local cluster of ``workers`` threads
     (each task runs LAMMPS as a subprocess, so threads are enough)."""
 
@@ -231,8 +291,9 @@ class DaskExecutor:
     def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
         self.workers, self.scheduler = workers, scheduler
 
-    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
-        from distributed import Client, LocalCluster, progress
+    @contextmanager
+    def open(self):
+        from distributed import Client, LocalCluster
 
         if self.scheduler:
             client, cluster = Client(self.scheduler), None
@@ -240,16 +301,14 @@ class DaskExecutor:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=False,
                                    dashboard_address=None)
             client = Client(cluster)
+        bar = tqdm(total=0, desc="MD stages (dask)", unit="stage", mininterval=0 if sys.stderr.isatty() else 60)
         try:
-            futures = [client.submit(_run_stage_dir, str(d), n, pure=False)
-                       for d, n in zip(stage_dirs, ranks)]
-            # a bar every 100 ms on a terminal; a line a minute into a log file
-            progress(futures, interval="100ms" if sys.stderr.isatty() else "60s")
-            client.gather(futures)
+            yield _DaskRunner(client, bar)
         except BaseException:         # Ctrl-C / SIGTERM reach this thread only: stop the workers' runs
             request_stop()
             raise
         finally:
+            bar.close()
             try:
                 client.close()
                 if cluster is not None:
@@ -258,7 +317,26 @@ class DaskExecutor:
                 settle_runs()
 
 
-class DPDispatcherExecutor:
+class _DaskRunner:
+    def __init__(self, client, bar) -> None:
+        self.client, self.bar, self.futures = client, bar, []
+
+    def submit(self, stage_dir: Path, mpi_ranks: int, priority: float = 0) -> None:
+        self.futures.append(self.client.submit(_run_stage_dir, str(stage_dir), mpi_ranks,
+                                               priority=priority, pure=False))
+        self.bar.total += 1
+        self.bar.refresh()
+
+    def wait(self) -> list[Path]:
+        from distributed import wait
+
+        finished = wait(self.futures, return_when="FIRST_COMPLETED").done
+        self.futures = [f for f in self.futures if f not in finished]
+        self.bar.update(len(finished))
+        return [Path(f.result()) for f in finished]      # a failed stage raises its error here
+
+
+class DPDispatcherExecutor(_Executor):
     """MD stages as dpdispatcher tasks (``ionscope md run STAGE --mpi N``): a local shell by
     default; any dpdispatcher ``machine`` / ``resources`` (SLURM, PBS, LSF over SSH) otherwise."""
 
@@ -285,8 +363,13 @@ class DPDispatcherExecutor:
                  for d, n in zip(stage_dirs, ranks)]
         return Submission(work_base=".", machine=machine, resources=resources, task_list=tasks)
 
-    def run_stages(self, stage_dirs: list[Path], ranks: list[int]) -> None:
-        self.submission(stage_dirs, ranks).run_submission(check_interval=2)
+    @contextmanager
+    def open(self):
+        def run_all(stages):        # every queued stage as one submission
+            self.submission([d for d, _ in stages], [n for _, n in stages]).run_submission(check_interval=2)
+            return [d for d, _ in stages]
+
+        yield _Queue(run_all, batch=True)
 
 
 def make_executor(spec, run_dir: Path):
