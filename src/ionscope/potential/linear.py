@@ -32,7 +32,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 import tempfile
 from pathlib import Path
 from typing import ClassVar, Iterator, Sequence
@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from ..io.deepmd_npy import load_system
 from ..io.frame import wrap_positions
-from ..provenance import atomic_write, data_inputs, provenance, write_json
+from ..provenance import atomic_write, data_inputs, provenance, sha256_file, task_seed, write_json
 from .dataset import data_folders, split_systems
 from .ensemble import force_deviation
 from .lammps_eval import evaluate_lammps, load_lammps_library
@@ -516,6 +516,23 @@ def ridge_solve(gram: np.ndarray, rhs: np.ndarray, regularization: float) -> np.
     return solve(scaled, rhs / d, assume_a="pos") / d
 
 
+#: systems with fewer frames are CP2K labels (equations of state, learning-loop frames), not
+#: trajectories: never thinned, and weighted by ``label_weight`` in :func:`train_linear`
+LABEL_SYSTEM_FRAMES = 10
+
+
+def n_frames(system: str | Path) -> int:
+    """The number of frames of a DeePMD npy system."""
+    return sum(len(np.load(f).reshape(-1)) for f in Path(system).glob("set.*/energy.npy"))
+
+
+def label_weights(selection: list[tuple[str, list[int]]], weight: float) -> dict[str, float]:
+    """``weight`` for every label system of ``selection``: fewer than
+    :data:`LABEL_SYSTEM_FRAMES` frames in all (not merely selected: a thinned trajectory is no
+    label)."""
+    return {Path(s).name: weight for s, _ in selection if n_frames(s) < LABEL_SYSTEM_FRAMES}
+
+
 def select_frames(systems: Sequence[str | Path], stride: int = 1, max_frames: int | None = None,
                   thin_from: int = 10, strides: dict[str, int] | None = None
                   ) -> list[tuple[str, list[int]]]:
@@ -524,7 +541,7 @@ def select_frames(systems: Sequence[str | Path], stride: int = 1, max_frames: in
     smaller ones (labels, equations of state), at most ``max_frames`` per system."""
     out = []
     for s in systems:
-        n = sum(len(np.load(f).reshape(-1)) for f in Path(s).glob("set.*/energy.npy"))
+        n = n_frames(s)
         step = (strides or {}).get(Path(s).name.split("__")[-1], stride)
         frames = list(range(0, n, step if n >= thin_from else 1))[:max_frames]
         out.append((str(Path(s).resolve()), frames))
@@ -644,9 +661,51 @@ def fit_linear(descriptors: Snap | Pod, selection: list[tuple[str, list[int]]],
     return LinearModel(descriptors, beta, committee, info)
 
 
-#: systems with fewer frames are CP2K labels (equations of state, learning-loop frames), not
-#: trajectories: never thinned, and weighted by ``label_weight`` in :func:`train_linear`
-LABEL_SYSTEM_FRAMES = 10
+def linear_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
+                     n_members: int = 4, descriptors: Snap | Pod | None = None, stride: int = 3,
+                     cutoffs: Sequence[float] | None = None, label_weight: float = 10.0,
+                     regularization: float = 1e-8) -> list:
+    """A committee of ``n_members`` bootstrap ridge fits (:func:`fit_linear`: energies, forces
+    **and virials**; default descriptors: POD, the ``fast`` preset) on every ``stride``-th frame
+    of DeePMD npy ``systems``, with label systems (fewer than :data:`LABEL_SYSTEM_FRAMES` frames:
+    the learning loop's CP2K frames, equations of state) kept whole and weighted
+    ``label_weight``: a ready ``refit`` for :func:`ionscope.workflow.learn.learn`.
+
+    Without ``cutoffs`` one pass over the data gives every member (they differ by bootstrap
+    noise only); with ``cutoffs`` (POD, Å, one per member) member m has its own cutoff and its
+    own resample, so the members also differ in the form of the model, as DP-GEN's differently
+    seeded networks do (``docs/dft.md``: bootstrap-only deviations are a hundredth of the real
+    error). A committee whose data (by content) and settings are unchanged is reused."""
+    workdir = Path(workdir).resolve()
+    descriptors = descriptors or Pod.from_preset("fast")
+    if cutoffs is not None and (len(cutoffs) != n_members or not isinstance(descriptors, Pod)):
+        raise ValueError(f"cutoffs: one POD cutoff per member ({n_members}); got {list(cutoffs)} "
+                         f"for {descriptors.kind}")
+    selection = select_frames(systems, stride=stride, thin_from=LABEL_SYSTEM_FRAMES)
+    weights = Weights(systems=label_weights(selection, label_weight))
+    recipe = json.loads(json.dumps({
+        "systems": {str(f): sha256_file(f) for s in systems for f in sorted(Path(s).glob("set.*/*.npy"))},
+        "seed": seed, "members": n_members, "kind": descriptors.kind, "descriptors": asdict(descriptors),
+        "cutoffs": cutoffs, "stride": stride, "label_weight": label_weight,
+        "regularization": regularization}))
+    done = workdir / "committee.json"
+    fresh = done.exists() and json.loads(done.read_text()) == recipe
+    if cutoffs is None:
+        if not fresh:
+            fit_linear(descriptors, selection, weights, regularization=regularization,
+                       members=n_members, seed=seed).save(workdir)
+        members = [saved_potential(descriptors, workdir, member=k) for k in range(n_members)]
+    else:
+        members = []
+        for m, rcut in enumerate(cutoffs):
+            member_dir, member = workdir / f"member-{m}", replace(descriptors, rcut=float(rcut))
+            if not fresh:
+                fit_linear(member, selection, weights, regularization=regularization, members=1,
+                           seed=task_seed(seed, m)).save(member_dir)
+            members.append(saved_potential(member, member_dir, member=0))
+    if not fresh:
+        write_json(done, recipe)
+    return members
 
 
 @dataclass
@@ -678,8 +737,8 @@ class TrainingData:
         kept = lambda dirs: [d for d in dirs if Path(d).name.split("__")[-1] not in exclude]  # noqa: E731
         selection = select_frames(kept(split.train_dirs), stride=stride,
                                   thin_from=LABEL_SYSTEM_FRAMES, strides=strides)
-        labels = {Path(s).name: label_weight * weights.system(Path(s).name)
-                  for s, frames in selection if len(frames) < LABEL_SYSTEM_FRAMES}
+        labels = {name: w * weights.system(name)
+                  for name, w in label_weights(selection, label_weight).items()}
         weights = Weights(weights.energy, weights.force, weights.virial,
                           {**weights.systems, **labels}, weights.default)
         return cls(roots, split, selection, weights, kept(split.valid_dirs))

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -38,6 +38,7 @@ from ..potential import Potential, potential_from_dict
 from ..potential.dataset import find_systems
 from ..potential.ensemble import force_deviation
 from ..potential.lammps_eval import committee_forces
+from ..potential.linear import Pod, linear_committee
 from ..potential.pod import pod_committee
 from ..provenance import atomic_path, task_seed, write_json
 from ..structures import crystal_supercell
@@ -102,6 +103,9 @@ class LearnPlan(BaseModel):
     data: list[Path] = Field(min_length=1, description="DeePMD npy data folders (one or more)")
     iterations: int = Field(1, ge=1)
     members: int = Field(4, ge=2)
+    refit: Literal["ridge", "fitpod"] = Field(
+        "ridge", description="ridge: bootstrap ridge fits to energies, forces and virials "
+        "(linear_committee); fitpod: LAMMPS fitpod (energies and forces only)")
     pod_preset: str = "fast"
     cutoffs: list[float] | None = Field(None, description="Å, one per member: members differ in "
                                         "cutoff as well as in their bootstrap data")
@@ -140,11 +144,17 @@ class LearnPlan(BaseModel):
 
 
 def run_plan(plan: LearnPlan, workdir: str | Path, log=print) -> list[dict]:
-    """Fit the starting POD committee on ``plan.data`` (once) and run the loop."""
+    """Fit the starting POD committee on ``plan.data`` (once) and run the loop; the committee is
+    refitted by ridge regression on energies, forces and virials (``refit = "ridge"``, the
+    default) or by LAMMPS ``fitpod`` (energies and forces)."""
     workdir = Path(workdir)
     systems = [s for d in plan.data for s in find_systems(d)]
-    refit = partial(pod_committee, n_members=plan.members, preset=plan.pod_preset,
-                    stride=plan.stride, cutoffs=plan.cutoffs)
+    if plan.refit == "fitpod":
+        refit = partial(pod_committee, n_members=plan.members, preset=plan.pod_preset,
+                        stride=plan.stride, cutoffs=plan.cutoffs)
+    else:
+        refit = partial(linear_committee, n_members=plan.members, stride=plan.stride,
+                        descriptors=Pod.from_preset(plan.pod_preset), cutoffs=plan.cutoffs)
     start = workdir / "committee-0" / "members.json"
     if start.exists():
         members = _load_members(start)
