@@ -8,7 +8,8 @@ A piece is a task folder whose marker (``ionscope-task.json``) says it finished.
 copies every finished task folder into ``validation/study/pieces/``, leaving out what no later
 task reads: LAMMPS dumps, restart files and logs. It keeps the H5MD trajectories of the
 production runs at the softness temperature, because the softness model and its application
-read them; every other trajectory is dropped once its analysis has finished.
+read them; every other trajectory (production or VDOS run) is dropped once the analysis at
+its temperature has finished, and kept until then.
 
 An MD stage still running (``KEY.partial``) is saved too, so that it resumes on another machine:
 its small files (inputs, settings, the task's hash stamp), its newest restart file, and its
@@ -62,6 +63,13 @@ def kept_trajectories(run_dir: Path) -> set[Path]:
     return {run_dir / StudyLayout.md(s.name, T) for s in study.systems}
 
 
+def _analysed(folder: Path) -> bool:
+    """Whether the analysis that reads an MD folder's trajectory (``X/md-500K``,
+    ``X/vdos-500K`` → ``X/analysis-500K``) has finished."""
+    kind, _, tag = folder.name.partition("-")
+    return kind in ("md", "vdos") and (folder.parent / f"analysis-{tag}" / MARKER).exists()
+
+
 def save(run_dir: Path) -> list[Path]:
     """Copy the finished task folders of ``run_dir`` into :data:`PIECES` (without bulk), and
     the unfinished MD stages with what they resume from."""
@@ -69,7 +77,7 @@ def save(run_dir: Path) -> list[Path]:
     saved = []
     for folder in _finished(run_dir):
         target = PIECES / folder.relative_to(run_dir)
-        ignore = [*BULK] if folder in keep else [*BULK, "trajectory.h5"]
+        ignore = [*BULK] if folder in keep or not _analysed(folder) else [*BULK, "trajectory.h5"]
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*ignore))
         shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
