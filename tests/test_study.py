@@ -499,6 +499,21 @@ def test_a_finished_md_task_is_analysed_while_a_longer_one_still_runs(tmp_path):
     assert seen == {"long finished": False, "long running": True, "short": "complete"}
 
 
+@needs_lammps
+def test_a_stage_that_becomes_ready_later_goes_before_a_less_urgent_queued_one(tmp_path):
+    """One Dask worker: ``a`` runs, ``c`` waits; ``b`` (after ``a`` in the task list, so more
+    urgent than ``c``) becomes ready when ``a`` finishes and must run before ``c``, which Dask
+    alone does not do once it has handed ``c`` to the worker."""
+    pytest.importorskip("distributed")
+    from ionscope.workflow.pipeline import DaskExecutor, Pipeline
+
+    tasks = [_stage_task("a", 0.2, 600, 1), _stage_task("b", 0.2, 650, 2, deps=["a"]),
+             _stage_task("c", 0.2, 700, 3)]
+    log = []
+    Pipeline(tmp_path, tasks, DaskExecutor(workers=1), log=log.append).run()
+    assert [line.split("]")[0][1:] for line in log if line.endswith("finished")] == ["a", "b", "c"]
+
+
 def test_executor_queue_runs_the_most_urgent_stage_first():
     from ionscope.workflow.pipeline import _Queue
 

@@ -22,6 +22,7 @@ analysed and published while the others still run.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import shutil
@@ -138,6 +139,7 @@ class Pipeline:
                         work = self._prepare_md(key)
                         runner.submit(work, self.tasks[key].mpi_ranks, priority=-order[key])
                         running[str(work)] = key
+                    runner.start()          # before the analyses: no worker idles meanwhile
                     local = [k for k in ready if self.tasks[k].prepare is None]
                     if local:
                         pending.remove(local[0])
@@ -230,9 +232,9 @@ def _run_stage_dir(stage_dir: str, mpi_ranks: int) -> str:
 
 class _Executor:
     """An executor runs MD stage folders: ``with executor.open() as runner``, then
-    ``runner.submit(folder, mpi_ranks, priority)`` (higher priority first) and
-    ``runner.wait()``, which returns the folders that have finished since the last call
-    (at least one)."""
+    ``runner.submit(folder, mpi_ranks, priority)`` (queued; higher priority first),
+    ``runner.start()`` (start what can run in the background now) and ``runner.wait()``, which
+    returns the folders that have finished since the last call (at least one)."""
 
     name = "?"
 
@@ -250,21 +252,29 @@ class _Executor:
 
 
 class _Queue:
-    """Submitted stages by priority (then submission order); ``run_batch`` runs a batch of them
-    and returns their folders."""
+    """Submitted stages by priority (then submission order); ``wait`` runs the next one (or,
+    with ``batch``, all of them) with ``run_batch`` and returns their folders."""
 
-    def __init__(self, run_batch: Callable[[list[tuple[Path, int]]], list[Path]], batch: bool) -> None:
+    def __init__(self, run_batch: Callable[[list[tuple[Path, int]]], list[Path]] | None = None,
+                 batch: bool = False) -> None:
         self.queued: list[tuple[float, int, Path, int]] = []
-        self.run_batch, self.batch = run_batch, batch
+        self.run_batch, self.batch, self.count = run_batch, batch, itertools.count()
 
     def submit(self, stage_dir: Path, mpi_ranks: int, priority: float = 0) -> None:
-        self.queued.append((-priority, len(self.queued), Path(stage_dir), mpi_ranks))
+        self.queued.append((-priority, next(self.count), Path(stage_dir), mpi_ranks))
 
-    def wait(self) -> list[Path]:
+    def pop(self) -> list[tuple[Path, int]]:
+        """The next stage (or, with ``batch``, every queued one) as (folder, ranks), removed."""
         self.queued.sort(key=lambda q: q[:2])
         chosen = self.queued if self.batch else self.queued[:1]
         self.queued = self.queued[len(chosen):]
-        return self.run_batch([(d, n) for _, _, d, n in chosen])
+        return [(d, n) for _, _, d, n in chosen]
+
+    def start(self) -> None:
+        """Nothing: queued stages run in :meth:`wait`."""
+
+    def wait(self) -> list[Path]:
+        return self.run_batch(self.pop())
 
 
 class LocalExecutor(_Executor):
@@ -284,7 +294,8 @@ class LocalExecutor(_Executor):
 
 class DaskExecutor(_Executor):
     """MD stages as Dask tasks: a scheduler address, or a local cluster of ``workers`` threads
-    (each task runs LAMMPS as a subprocess, so threads are enough)."""
+    (each task runs LAMMPS as a subprocess, so threads are enough); at most ``workers`` stages
+    are in Dask at a time, the most urgent first."""
 
     name = "dask"
 
@@ -303,7 +314,7 @@ class DaskExecutor(_Executor):
             client = Client(cluster)
         bar = tqdm(total=0, desc="MD stages (dask)", unit="stage", mininterval=0 if sys.stderr.isatty() else 60)
         try:
-            yield _DaskRunner(client, bar)
+            yield _DaskRunner(client, bar, self.workers)
         except BaseException:         # Ctrl-C / SIGTERM reach this thread only: stop the workers' runs
             request_stop()
             raise
@@ -318,18 +329,29 @@ class DaskExecutor(_Executor):
 
 
 class _DaskRunner:
-    def __init__(self, client, bar) -> None:
-        self.client, self.bar, self.futures = client, bar, []
+    """At most ``slots`` stages in Dask at a time, the rest in this runner's queue by priority:
+    Dask's own priorities do not reorder tasks it has already handed to a worker, so a stage
+    submitted later (a VDOS run that finishes a temperature) would wait behind a long quench."""
+
+    def __init__(self, client, bar, slots: int) -> None:
+        self.client, self.bar, self.slots = client, bar, slots
+        self.futures, self.queue = [], _Queue()
 
     def submit(self, stage_dir: Path, mpi_ranks: int, priority: float = 0) -> None:
-        self.futures.append(self.client.submit(_run_stage_dir, str(stage_dir), mpi_ranks,
-                                               priority=priority, pure=False))
+        self.queue.submit(stage_dir, mpi_ranks, priority)
         self.bar.total += 1
         self.bar.refresh()
+
+    def start(self) -> None:
+        """Hand the most urgent queued stages to Dask while it has free slots."""
+        while self.queue.queued and len(self.futures) < self.slots:
+            self.futures += [self.client.submit(_run_stage_dir, str(d), n, pure=False)
+                             for d, n in self.queue.pop()]
 
     def wait(self) -> list[Path]:
         from distributed import wait
 
+        self.start()
         finished = wait(self.futures, return_when="FIRST_COMPLETED").done
         self.futures = [f for f in self.futures if f not in finished]
         self.bar.update(len(finished))
