@@ -235,6 +235,40 @@ def test_transport_step_reports_collective_sigma_haven_ratio_and_the_arrhenius_b
     assert (tmp_path / "conductivity.png").stat().st_size > 5_000
 
 
+def test_a_sub_diffusive_temperature_is_shown_but_not_fitted(tmp_path):
+    """β-Li3PS4 at 500 K in the validation study: MSD exponent 0.58 over 25–125 ps; its 'D' sits
+    far below the Arrhenius line of the diffusive temperatures and must not pull E_a."""
+    from types import SimpleNamespace
+
+    from ionscope.workflow.study_steps import transport_runner
+
+    kb = 8.617333262e-5
+    analyses = {}
+    for T, factor, diffusive in ((500.0, 0.05, False), (600.0, 1, True), (800.0, 1, True), (1000.0, 1, True)):
+        D = factor * 1e-3 * np.exp(-0.3 / (kb * T))
+        folder = tmp_path / f"analysis-{T:g}K"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"summary": {
+            "system": "beta", "frames": 100, "kind": "crystal", "T": T, "D_cm2_s": D,
+            "D_err_cm2_s": 0.05 * D, "diffusive": diffusive, "n_carriers": 48, "volume_A3": 1500.0}}))
+        analyses[T] = folder
+    work = tmp_path / "transport"
+    work.mkdir()
+    transport_runner(SimpleNamespace(name="beta"), SimpleNamespace(sigma_T=300.0))(work, {"analysis": analyses})
+    out = json.loads((work / "summary.json").read_text())["summary"]
+    assert out["T_K"] == [500.0, 600.0, 800.0, 1000.0] and out["fit_T_K"] == [600.0, 800.0, 1000.0]
+    assert out["diffusive"] == [False, True, True, True]
+    assert out["Ea_eV"] == pytest.approx(0.3, rel=1e-6) and out.get("fit_warning") is None
+    for T in (600.0, 800.0):                  # one diffusive temperature left
+        (analyses[T] / "summary.json").write_text((analyses[T] / "summary.json").read_text()
+                                                  .replace('"diffusive": true', '"diffusive": false'))
+    transport_runner(SimpleNamespace(name="beta"), SimpleNamespace(sigma_T=300.0))(work, {"analysis": analyses})
+    out = json.loads((work / "summary.json").read_text())["summary"]
+    assert out["fit_T_K"] == [500.0, 600.0, 800.0, 1000.0]       # all, and said so
+    assert "sub-diffusive D at 500, 600, 800, 1000 K" in out["fit_warning"]
+    assert (work / "arrhenius.png").stat().st_size > 5_000
+
+
 # --- a real study ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -271,6 +305,12 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     assert 2.0 < beta["P-S bond length (A)"] < 2.15
     assert beta["anion P fractions"]["PS4"] == 1.0
     assert np.isfinite(beta["E_a (eV)"]) and beta["E_a error (eV)"] > 0
+    # 6 ps runs: a fit to sub-diffusive D is said to be one, in the summary and the literature table
+    transport = json.loads((tiny_run / "beta" / "transport" / "summary.json").read_text())["summary"]
+    sub_diffusive = sum(transport["diffusive"]) < 2
+    assert (beta["Arrhenius fit warning"] is not None) == sub_diffusive
+    ea_row = next(r for r in summary["literature"] if r["quantity"] == "E_a" and r["system"] == "beta")
+    assert ("sub-diffusive" in ea_row["ionscope"]) == sub_diffusive
     assert set(beta["D (cm2/s) by T"]) == {"800 K", "1000 K"}
     assert all(D > 0 for D in beta["D (cm2/s) by T"].values())
     assert 0 <= beta["softness test accuracy"] <= 1

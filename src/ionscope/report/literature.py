@@ -83,7 +83,8 @@ def compare(results: StudyResults, study) -> list[Comparison]:
                                            and "beta" not in str(crystals.get(name, ""))):
                 continue
             x, err = _value(ref.quantity, d)
-            rows.append(Comparison(ref.quantity, name, _show(x, err, ref.unit),
+            shown = _show(x, err, ref.unit) + (_SUB_DIFFUSIVE if ref.quantity == "E_a" and _sub(d) else "")
+            rows.append(Comparison(ref.quantity, name, shown,
                                    f"{ref.lo:g}–{ref.hi:g} {ref.unit}".strip(), ref.source,
                                    _range_verdict(x, err, ref.lo, ref.hi)))
     by_kind = {}
@@ -100,8 +101,9 @@ def compare(results: StudyResults, study) -> list[Comparison]:
             for b in by_kind.get(b_kind, []):
                 x_a, e_a = _transport(results.systems[a], what)
                 x_b, e_b = _transport(results.systems[b], what)
-                rows.append(Comparison(text, f"{a} vs {b}",
-                                       f"{_show(x_a, e_a)} vs {_show(x_b, e_b)}", "holds", source,
+                shown = " vs ".join(_show(x, e) + (_SUB_DIFFUSIVE if _sub(results.systems[n]) else "")
+                                    for n, x, e in ((a, x_a, e_a), (b, x_b, e_b)))
+                rows.append(Comparison(text, f"{a} vs {b}", shown, "holds", source,
                                        _order_verdict(x_a, e_a, x_b, e_b)))
     model = results.softness_model
     accuracy = model.test_accuracy if model is not None else None
@@ -111,6 +113,14 @@ def compare(results: StudyResults, study) -> list[Comparison]:
                            f"≥ {SOFTNESS_ACCURACY:g}", "0.78 test, 0.80 train (Chen et al. 2025)",
                            _bound_verdict(accuracy, err, SOFTNESS_ACCURACY)))
     return rows
+
+
+_SUB_DIFFUSIVE = " (fit to sub-diffusive D: unreliable)"
+
+
+def _sub(d) -> bool:
+    """Whether a system's Arrhenius fit had to use sub-diffusive temperatures."""
+    return d.transport is not None and bool(d.transport.fit_warning)
 
 
 def as_rows(comparisons: list[Comparison]) -> list[dict]:

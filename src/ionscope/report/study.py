@@ -56,6 +56,7 @@ def headline(results: StudyResults, study) -> dict:
         rows[name] = {
             "kind": d.kind,
             "E_a (eV)": _value(tr, "Ea_eV"), "E_a error (eV)": _value(tr, "Ea_err_eV"),
+            "Arrhenius fit over (K)": _value(tr, "fit_T_K"), "Arrhenius fit warning": _value(tr, "fit_warning"),
             "D (cm2/s) by T": dict(zip([f"{T:g} K" for T in temps], _value(tr, "D_cm2_s", []))),
             f"sigma({sigma_T:g} K) (S/cm)": _value(tr, "sigma_extrapolated_S_cm"),
             f"sigma({sigma_T:g} K) error (S/cm)": _value(tr, "sigma_extrapolated_err_S_cm"),
@@ -154,8 +155,10 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
                          for row in zip(t["T_K"], t["D_cm2_s"], t["D_err_cm2_s"], t["sigma_S_cm"])])
         transport.append({"png": path.name, "csv": ["arrhenius.csv"],
                           "caption": "Li diffusion coefficients (1σ: standard error of the full-run "
-                                     "slope from the per-ion slopes) and weighted Arrhenius fits; "
-                                     "dashed: extrapolation; band: 1σ of the fit."})
+                                     "slope from the per-ion slopes) and weighted Arrhenius fits over "
+                                     "the diffusive temperatures; open symbols: MSD not diffusive in the "
+                                     "fit window (exponent < 0.9 or MSD < 4 Å²), not fitted; dashed: "
+                                     "extrapolation; band: 1σ of the fit."})
         path = out_dir / "sigma.png"
         figs.sigma_figure(trans, path)
         _per_system_csv(out_dir / "sigma.csv",

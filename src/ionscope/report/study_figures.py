@@ -89,7 +89,8 @@ def arrhenius_band(s: dict, n: int = 60) -> tuple[np.ndarray, ...]:
 
 def arrhenius_figure(systems: dict[str, dict], path) -> Path:
     """log10 D against 1000/T with the weighted fits, E_a ± error in the legend, and the 1σ band
-    of the fit and its extrapolation."""
+    of the fit and its extrapolation; temperatures whose MSD is not diffusive are open symbols
+    (not fitted)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.8, 4.4))
     for k, (name, s) in enumerate(systems.items()):
@@ -106,8 +107,11 @@ def arrhenius_figure(systems: dict[str, dict], path) -> Path:
                 x = np.linspace(1000 / T.max(), 1000 / s.get("sigma_T_K", 300.0), 50)
                 D_fit = s["D0_cm2_s"] * np.exp(-s["Ea_eV"] / (8.617333262e-5 * 1000 / x))
             ax.plot(x, np.log10(D_fit), color=color, lw=1, ls="--")
-        ax.errorbar(1000 / T[ok], np.log10(D[ok]), yerr=err[ok] / (D[ok] * np.log(10)), fmt="o",
-                    color=color, label=label, capsize=2)
+        fitted = ok & np.asarray(s.get("diffusive", [True] * len(T)), bool)
+        for points, fill, text in ((fitted, "full", label), (ok & ~fitted, "none", f"{name}: not diffusive, not fitted")):
+            if points.any():
+                ax.errorbar(1000 / T[points], np.log10(D[points]), fmt="o", fillstyle=fill, color=color,
+                            yerr=err[points] / (D[points] * np.log(10)), label=text, capsize=2)
     ax.set(xlabel="1000/T (1/K)", ylabel="log10 D_Li (cm²/s)", title="Arrhenius (band: 1σ of the fit)")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -119,7 +119,9 @@ class AnalysisSummary(Summary):
 
 class TransportSummary(Summary):
     """Arrhenius fit and conductivities of one system over its temperatures
-    (``{system}/transport``); the fit fields only with two or more diffusive temperatures."""
+    (``{system}/transport``); the fit uses the diffusive temperatures (``fit_T_K``), or, with
+    fewer than two, every temperature with ``fit_warning`` saying so; its fields are set only
+    when it has two or more temperatures."""
 
     system: str
     T_K: list[float]
@@ -132,6 +134,8 @@ class TransportSummary(Summary):
     haven_ratio: list[float]
     haven_ratio_err: list[float]
     diffusive: list[bool]
+    fit_T_K: list[float] | None = None
+    fit_warning: str | None = None
     Ea_eV: float | None = None
     Ea_err_eV: float | None = None
     D0_cm2_s: float | None = None

@@ -264,7 +264,15 @@ def transport_runner(system, spec):
                "sigma_collective_S_cm": to_sigma * D_sig, "sigma_collective_err_S_cm": to_sigma * D_sig_err,
                "haven_ratio": haven, "haven_ratio_err": haven_err,
                "diffusive": [r["diffusive"] for r in rows]}
-        usable = D > 0
+        # a D from a sub-diffusive MSD is no diffusion coefficient: not fitted (open symbols);
+        # with fewer than two diffusive temperatures (short demo runs) all are fitted, and said so
+        usable = (D > 0) & np.array(out["diffusive"], bool)
+        if usable.sum() < 2 and (D > 0).sum() >= 2:
+            usable = D > 0
+            out["fit_warning"] = (f"fewer than two temperatures have a diffusive MSD: the fit uses "
+                                  f"sub-diffusive D at {', '.join(f'{t:g}' for t in T[usable])} K; "
+                                  "E_a and the extrapolated σ are not reliable")
+        out["fit_T_K"] = T[usable]
         if usable.sum() >= 2:
             fit = arrhenius(T[usable], D[usable], np.where(D_err[usable] > 0, D_err[usable], D[usable] * 0.1),
                             extrapolate_to=spec.sigma_T)
@@ -286,7 +294,8 @@ def transport_runner(system, spec):
         summary = TransportSummary(**out)
         summary.write(work, provenance(
             inputs={f"analysis {T:g} K": d / "summary.json" for T, d in deps["analysis"].items()},
-            parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T; Nernst-Einstein; "
+            parameters={"sigma_T": spec.sigma_T, "method": "weighted ln D vs 1/T over the diffusive "
+                        "temperatures; Nernst-Einstein; "
                         "collective (charge) MSD for sigma and the Haven ratio"}))
         figs.arrhenius_figure({system.name: summary.fitted()}, work / "arrhenius.png")
     return run

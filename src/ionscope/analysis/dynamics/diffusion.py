@@ -174,7 +174,7 @@ class DiffusionCoefficient(TrajectoryAnalysis):
         msd_end = float(full.msd[inside][-1]) if inside.any() else np.nan
         diffusive = exponent >= 0.9 and msd_end >= self.min_msd
         if not diffusive:
-            warnings.warn(f"{traj.path}: {species} MSD is not diffusive in {w_full} ps (exponent "
+            warnings.warn(f"{traj.path}: {species} MSD is not diffusive in {w_full[0]:g}–{w_full[1]:g} ps (exponent "
                           f"{exponent:.2f}, MSD {msd_end:.2f} Å² at the window end); D is not reliable",
                           NotDiffusiveWarning, stacklevel=3)
         to_cm2 = A2_PER_PS_TO_CM2_PER_S / 6
