@@ -37,13 +37,15 @@ def test_save_drops_the_bulk_and_restore_brings_back_every_finished_piece(tmp_pa
     _task(run / "glass" / "analysis-900K", {"summary.json": "{}", "msd.csv": "t,msd"})
     _task(run / "glass" / "md-1000K.partial", md, finished=False)       # no stage.json yet
     _task(run / "glass" / "vdos-800K", md)                       # not analysed yet: kept
+    _task(run / "glass" / "prepare", md)                         # the quench: no task reads it
     running = {"stage.json": "{}", "data.lmp": "start", "in.lammps": "run",
                "ionscope-task.hash": "h", "restart.1000": "old", "restart.2000": "new",
                "dump.lammpstrj": "frames so far", "log.lammps": "thermo so far"}
     _task(run / "beta" / "md-700K.partial", running, finished=False)
     saved = pieces.save(run)
-    assert len(saved) == 5
+    assert len(saved) == 6
     assert (pieces.PIECES / "glass" / "vdos-800K" / "trajectory.h5").exists()
+    assert not (pieces.PIECES / "glass" / "prepare" / "trajectory.h5").exists()
     partial = pieces.PIECES / "beta" / "md-700K.partial"
     assert sorted(p.name for p in partial.iterdir()) == [
         "data.lmp", "dump.lammpstrj.gz", "in.lammps", "ionscope-task.hash", "log.lammps.gz",
@@ -58,7 +60,8 @@ def test_save_drops_the_bulk_and_restore_brings_back_every_finished_piece(tmp_pa
     _task(fresh / "glass" / "md-900K", {"run.json": "{}", "trajectory.h5": "newer"})
     restored = pieces.restore(fresh)
     assert sorted(p.relative_to(fresh).as_posix() for p in restored) == [
-        "beta/md-700K.partial", "glass/analysis-900K", f"glass/md-{T:g}K", "glass/vdos-800K"]
+        "beta/md-700K.partial", "glass/analysis-900K", f"glass/md-{T:g}K", "glass/prepare",
+        "glass/vdos-800K"]
     resumed = fresh / "beta" / "md-700K.partial"
     assert (resumed / "dump.lammpstrj").read_text() == "frames so far"
     assert (resumed / "restart.2000").read_text() == "new" and not list(resumed.glob("*.gz"))

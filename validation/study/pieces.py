@@ -63,11 +63,11 @@ def kept_trajectories(run_dir: Path) -> set[Path]:
     return {run_dir / StudyLayout.md(s.name, T) for s in study.systems}
 
 
-def _analysed(folder: Path) -> bool:
-    """Whether the analysis that reads an MD folder's trajectory (``X/md-500K``,
-    ``X/vdos-500K`` → ``X/analysis-500K``) has finished."""
+def _awaits_analysis(folder: Path) -> bool:
+    """Whether a production or VDOS run's trajectory (``X/md-500K``, ``X/vdos-500K``) is still
+    to be read by its analysis (``X/analysis-500K``, not finished yet)."""
     kind, _, tag = folder.name.partition("-")
-    return kind in ("md", "vdos") and (folder.parent / f"analysis-{tag}" / MARKER).exists()
+    return kind in ("md", "vdos") and not (folder.parent / f"analysis-{tag}" / MARKER).exists()
 
 
 def save(run_dir: Path) -> list[Path]:
@@ -77,7 +77,7 @@ def save(run_dir: Path) -> list[Path]:
     saved = []
     for folder in _finished(run_dir):
         target = PIECES / folder.relative_to(run_dir)
-        ignore = [*BULK] if folder in keep or not _analysed(folder) else [*BULK, "trajectory.h5"]
+        ignore = [*BULK] if folder in keep or _awaits_analysis(folder) else [*BULK, "trajectory.h5"]
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns(*ignore))
         shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
