@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..provenance import write_json
+from ..provenance import sha256_file, write_json
 
 TRAIN_ONLY_BELOW = 10
 
@@ -116,3 +116,9 @@ def split_systems(root: str | Path | Sequence[str | Path], out_dir: str | Path,
         record["systems"][name] = {"train": train.tolist(), "valid": valid.tolist()}
     write_json(out_dir / "split.json", record)
     return summary
+
+
+def content_digests(systems: Sequence[str | Path]) -> dict[str, str]:
+    """SHA-256 of every array of DeePMD npy ``systems`` (path → digest): what a fit is reused
+    for only while it is unchanged."""
+    return {str(f): sha256_file(f) for s in systems for f in sorted(Path(s).glob("set.*/*.npy"))}

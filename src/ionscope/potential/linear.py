@@ -44,8 +44,8 @@ from tqdm.auto import tqdm
 
 from ..io.deepmd_npy import load_system
 from ..io.frame import wrap_positions
-from ..provenance import atomic_write, data_inputs, provenance, sha256_file, task_seed, write_json
-from .dataset import data_folders, split_systems
+from ..provenance import atomic_write, data_inputs, provenance, task_seed, write_json
+from .dataset import content_digests, data_folders, split_systems
 from .ensemble import force_deviation
 from .lammps_eval import evaluate_lammps, load_lammps_library
 from .model import pod_potential, snap_potential
@@ -684,7 +684,7 @@ def linear_committee(systems: Sequence[str | Path], workdir: str | Path, seed: i
     selection = select_frames(systems, stride=stride, thin_from=LABEL_SYSTEM_FRAMES)
     weights = Weights(systems=label_weights(selection, label_weight))
     recipe = json.loads(json.dumps({
-        "systems": {str(f): sha256_file(f) for s in systems for f in sorted(Path(s).glob("set.*/*.npy"))},
+        "systems": content_digests(systems),
         "seed": seed, "members": n_members, "kind": descriptors.kind, "descriptors": asdict(descriptors),
         "cutoffs": cutoffs, "stride": stride, "label_weight": label_weight,
         "regularization": regularization}))

@@ -23,8 +23,8 @@ from typing import Sequence
 import numpy as np
 
 from ..io.deepmd_npy import load_system
-from ..provenance import atomic_path, data_inputs, provenance, sha256_file, task_seed, write_json
-from .dataset import data_folders, split_systems
+from ..provenance import atomic_path, data_inputs, provenance, task_seed, write_json
+from .dataset import content_digests, data_folders, split_systems
 from .lammps_eval import evaluate_lammps, lammps_executable
 from .model import PODPotential, pod_potential
 from .validation import write_validation
@@ -188,6 +188,7 @@ def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
     species = (Path(systems[0]) / "type_map.raw").read_text().split()
     if cutoffs is not None and len(cutoffs) != n_members:
         raise ValueError(f"{len(cutoffs)} cutoffs for {n_members} committee members")
+    digests = content_digests(systems)
     members = []
     for m in range(n_members):
         member = workdir / f"member-{m}"
@@ -195,9 +196,7 @@ def pod_committee(systems: Sequence[str | Path], workdir: str | Path, seed: int,
         if cutoffs is not None:
             settings = dict(PRESETS[preset] if isinstance(preset, str) else preset,
                             rcut=float(cutoffs[m]))
-        recipe = {"systems": {str(f): sha256_file(f) for s in systems
-                              for f in sorted(Path(s).glob("set.*/*.npy"))},
-                  "seed": task_seed(seed, m), "preset": settings, "stride": stride}
+        recipe = {"systems": digests, "seed": task_seed(seed, m), "preset": settings, "stride": stride}
         done = member / "member.json"
         if not (done.exists() and json.loads(done.read_text()) == recipe
                 and (member / "coefficients.pod").exists()):
