@@ -494,3 +494,92 @@ def test_function_forms_return_the_class_results(walk):
     assert one.D == two.D and one.D_err == two.D_err
     np.testing.assert_array_equal(displacement_map(traj, "Li", window_ps=0.5, bins=5).mean_displacement,
                                   DisplacementMap("Li", window_ps=0.5, bins=5).run(traj).results.mean_displacement)
+
+
+# ----------------------------------------------------------------------------- anion reorientation
+
+PS = 2.05     # Å
+TETRAHEDRON = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3) * PS
+
+
+def _ps4_units(rng, n_side=3, spacing=7.0):
+    """Regular PS4 tetrahedra in random orientations on a cubic grid: centres (U, 3), bonds
+    (U, 4, 3) and the cell edge."""
+    from scipy.spatial.transform import Rotation
+
+    grid = np.stack(np.meshgrid(*[np.arange(n_side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    centres = (grid + 0.5) * spacing
+    turns = Rotation.random(len(centres), random_state=rng).as_matrix()
+    bonds = np.einsum("uij,kj->uki", turns, TETRAHEDRON)
+    return centres, bonds, n_side * spacing
+
+
+def _ps4_trajectory(tmp_path, centres, bonds_t, cell):
+    """An H5MD file of P at ``centres`` and S at centres + bonds_t (T, U, 4, 3)."""
+    n_frames, n_units = bonds_t.shape[:2]
+    p = np.broadcast_to(centres, (n_frames, n_units, 3))
+    s = (centres[None, :, None, :] + bonds_t).reshape(n_frames, 4 * n_units, 3)
+    return write_h5(tmp_path / "ps4.h5", np.concatenate([p, s], axis=1),
+                    ["P"] * n_units + ["S"] * (4 * n_units), cell=cell)
+
+
+def test_anion_rotation_correlations_of_steadily_rotating_tetrahedra(tmp_path, rng):
+    """Every PS4 turns about z at ω: û(t0)·û(t0+t) = u_z² + (1 − u_z²) cos ωt, and a regular
+    tetrahedron has ⟨u_z²⟩ = 1/3 in any orientation, so C_1(t) = 1/3 + (2/3) cos ωt."""
+    from scipy.spatial.transform import Rotation
+
+    from ionscope.analysis.dynamics import AnionReorientation
+
+    centres, bonds, cell = _ps4_units(rng)
+    omega, n_frames = 0.7, 200                          # rad/ps, DT = 0.01 ps between frames
+    turns = Rotation.from_rotvec(np.outer(np.arange(n_frames) * DT * omega, [0, 0, 1]))
+    bonds_t = np.stack([r.apply(bonds.reshape(-1, 3)).reshape(bonds.shape) for r in turns])
+    traj = _ps4_trajectory(tmp_path, centres, bonds_t, cell)
+    res = AnionReorientation().run(traj).results
+    assert res.n_units == len(centres) and set(vars(res)) == _documented(AnionReorientation)
+    c = np.cos(omega * res.time)
+    np.testing.assert_allclose(res.C1, 1 / 3 + 2 / 3 * c, atol=1e-9)
+    uz2 = (bonds[..., 2] / PS) ** 2
+    expected_c2 = [(1.5 * (uz2 + (1 - uz2) * ck) ** 2 - 0.5).mean() for ck in c]
+    np.testing.assert_allclose(res.C2, expected_c2, atol=1e-9)
+
+
+def test_anion_flips_are_counted_and_librations_are_not(tmp_path, rng):
+    """Librating tetrahedra (≤ 8°); half of them turn once by 120° about one P–S bond (a
+    symmetry operation: three S change vertices). Flip rate, flipped fraction f and the long-lag
+    C_1 = (1 − f)·1 + f·(¼ − ¾·⅓) = 1 − f follow (to within the libration)."""
+    from scipy.spatial.transform import Rotation
+
+    from ionscope.analysis.dynamics import AnionReorientation
+
+    centres, bonds, cell = _ps4_units(rng)
+    n_units, n_frames, jump = len(centres), 120, 60
+    flipping = np.arange(n_units) % 2 == 0
+    bonds_t = np.repeat(bonds[None], n_frames, axis=0)
+    for u in np.flatnonzero(flipping):
+        c3 = Rotation.from_rotvec(bonds[u, 0] / PS * 2 * np.pi / 3)
+        bonds_t[jump:, u] = c3.apply(bonds[u])
+    wobble = Rotation.from_rotvec(rng.normal(0, np.radians(3), (n_frames * n_units, 3))
+                                  .clip(-np.radians(8), np.radians(8)))
+    flat = bonds_t.reshape(n_frames * n_units, 4, 3)
+    bonds_t = np.stack([w.apply(b) for w, b in zip(wobble, flat)]).reshape(bonds_t.shape)
+    res = AnionReorientation().run(_ps4_trajectory(tmp_path, centres, bonds_t, cell)).results
+    assert res.flipped_units == pytest.approx(flipping.mean())
+    assert res.flips_per_unit_per_ps == pytest.approx(flipping.sum() / (n_units * (n_frames - 1) * DT))
+    f = flipping.mean()
+    assert res.C1[-1] == pytest.approx(1 - f, abs=0.02)             # one origin across the jump
+    assert res.reoriented[-1] == pytest.approx(0.75 * f)
+    assert res.reoriented[0] < 0.01
+
+
+def test_anion_reorientation_names_the_file_when_no_unit_is_found(tmp_path, rng):
+    """A trajectory without PS4 units: a clear error naming the file; the study's analysis step
+    records nothing for it instead of failing (a Li4P2S6 crystal has P2S6 units only)."""
+    from ionscope.analysis.dynamics import AnionReorientation, NoUnitsError
+    from ionscope.workflow.study_steps import _ps4_reorientation
+
+    pos, sym = random_walk(rng, n_li=4, n_s=2, n_frames=10)
+    traj = write_h5(tmp_path / "w.h5", pos, sym)
+    with pytest.raises(NoUnitsError, match=r"w\.h5: no P with 4 S within 2\.6 Å"):
+        AnionReorientation().run(traj)
+    assert _ps4_reorientation(traj, tmp_path, span=0.1) == {}

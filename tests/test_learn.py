@@ -121,6 +121,10 @@ def test_ridge_committee_fits_virials_weights_labels_and_is_reused(shared_data, 
     params = [json.loads((tmp_path / "cut" / f"member-{m}" / "linear.json").read_text())["settings"]["rcut"]
               for m in range(2)]
     assert params == [3.5, 4.5] and len(wide) == 2
+    (tmp_path / "cut" / "member-1" / "linear.json").unlink()       # a fit lost after its record
+    linear_committee([traj, labels], tmp_path / "cut", seed=4, n_members=2, stride=4,
+                     cutoffs=[3.5, 4.5])
+    assert (tmp_path / "cut" / "member-1" / "linear.json").exists()  # refitted, not trusted
     with pytest.raises(ValueError, match="one POD cutoff per member"):
         linear_committee([traj], tmp_path / "bad", seed=4, n_members=3, cutoffs=[3.5, 4.5])
 

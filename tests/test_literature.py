@@ -1,6 +1,6 @@
 """The report's literature table: verdicts against published ranges and orderings."""
 
-from ionscope.report.literature import compare
+from ionscope.report.literature import compare, transport_basis
 from ionscope.report.summaries import (AnalysisSummary, SoftnessModelSummary, StructureSummary,
                                        StudyResults, SystemResults, TransportSummary)
 from ionscope.workflow.study import Study
@@ -18,7 +18,8 @@ def system(name, kind, bond, ps4, ea, ea_err, sigma, sigma_err):
                                           anion_p_fractions={"PS4": ps4, "P2S7": 1 - ps4})
     tr = TransportSummary.model_construct(Ea_eV=ea, Ea_err_eV=ea_err,
                                           sigma_extrapolated_S_cm=sigma,
-                                          sigma_extrapolated_err_S_cm=sigma_err)
+                                          sigma_extrapolated_err_S_cm=sigma_err, T_K=[],
+                                          sigma_S_cm=[])
     return SystemResults(name=name, kind=kind, transport=tr,
                          analyses={600.0: AnalysisSummary.model_construct(structure=st)})
 
@@ -59,3 +60,44 @@ def test_the_demo_finding_reads_opposite_and_missing_fits_read_not_measured():
     assert r[("E_a(β) > E_a(glass)", "beta vs glass")].verdict == "opposite"
     assert r[("σ_glass(300 K) > σ_β", "glass vs beta")].verdict == "opposite"
     assert r[("softness held-out accuracy", "all")].verdict == "not measured"
+
+
+def measured(name, kind, T, D, D_err, diffusive, ea, ea_err, sigma, deviation):
+    """A system with the per-temperature transport and committee deviation of a real run."""
+    sig = [d * 1e5 for d in D]
+    tr = TransportSummary.model_construct(
+        T_K=T, D_cm2_s=D, D_err_cm2_s=D_err, sigma_S_cm=sig, diffusive=diffusive,
+        fit_T_K=[t for t, ok in zip(T, diffusive) if ok], fit_warning=None, Ea_eV=ea,
+        Ea_err_eV=ea_err, sigma_extrapolated_S_cm=sigma, sigma_extrapolated_err_S_cm=sigma / 5)
+    return SystemResults(name=name, kind=kind, transport=tr, analyses={
+        t: AnalysisSummary.model_construct(committee_max_devi_f_eV_A=v, ps4_flipped_fraction=t / 1000 - 0.5)
+        for t, v in zip(T, deviation)})
+
+
+def test_orderings_and_transport_basis_show_what_a_verdict_rests_on():
+    """β faster than the glass at every simulated temperature but with the lower E_a: the σ(300 K)
+    ordering is decided by extrapolation, which the context and the basis table must show."""
+    T = [500.0, 600.0, 700.0, 800.0]
+    beta = measured("beta", "crystal", T, [4e-7, 8e-6, 2e-5, 3e-5], [5e-8, 4e-7, 1e-6, 1.5e-6],
+                    [False, True, True, True], 0.24, 0.01, 1e-2, [0.2, 0.22, 0.25, 0.3])
+    glass = measured("glass", "glass", T, [2e-7, 1e-6, 4e-6, 1e-5], [2e-8, 1e-7, 4e-7, 1e-6],
+                     [True, True, True, True], 0.30, 0.02, 2e-3, [0.25, 0.3, 0.35, 0.4])
+    results = StudyResults(systems={"beta": beta, "glass": glass})
+    r = rows(results)
+    sigma = r[("σ_glass(300 K) > σ_β", "glass vs beta")]
+    assert sigma.verdict == "opposite"
+    assert sigma.context.startswith("ratio 0.2, -3.9 σ")               # 2e-3/1e-2; 8e-3/2.04e-3
+    assert "measured σ_NE ratio at 500 K: 0.5, 600 K: 0.12, 700 K: 0.2, 800 K: 0.33" in sigma.context
+    ea = r[("E_a(β) > E_a(glass)", "beta vs glass")]
+    assert ea.verdict == "opposite" and ea.context == "difference -0.06 eV, -2.7 σ"
+    basis = {b["system"]: b for b in transport_basis(results, STUDY)}
+    assert basis["beta"]["fitted (K)"] == "600, 700, 800"
+    assert basis["beta"]["left out, sub-diffusive (K)"] == "500"
+    assert basis["glass"]["left out, sub-diffusive (K)"] == "none"
+    # (1/300 − 1/600) / (1/600 − 1/800) = 4: σ(300 K) lies four fitted ranges beyond the data
+    assert basis["beta"]["extrapolation to 300 K (× fitted 1/T range)"] == "4"
+    assert basis["beta"]["D relative error (%)"] == "5–5"
+    assert basis["beta"]["committee force deviation (eV/Å)"] == "0.22–0.30"
+    assert basis["glass"]["E_a relative error (%)"] == "6.67"
+    assert basis["beta"]["PS4 units flipped in the run"] == (
+        "500 K: 0.00, 600 K: 0.10, 700 K: 0.20, 800 K: 0.30")

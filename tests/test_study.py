@@ -311,6 +311,12 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     assert (beta["Arrhenius fit warning"] is not None) == sub_diffusive
     ea_row = next(r for r in summary["literature"] if r["quantity"] == "E_a" and r["system"] == "beta")
     assert ("sub-diffusive" in ea_row["ionscope"]) == sub_diffusive
+    # what each system's transport rests on, and each ordering's gap and measured ratio
+    basis = {b["system"]: b for b in summary["transport_basis"]}
+    assert set(basis) == {"beta", "glass", "gc"} and (report / "transport_basis.csv").exists()
+    assert basis["beta"]["committee force deviation (eV/Å)"] != "–"
+    sigma_row = next(r for r in summary["literature"] if r["quantity"].startswith("σ_glass("))
+    assert "measured σ_NE ratio at 800 K" in sigma_row["context"]
     assert set(beta["D (cm2/s) by T"]) == {"800 K", "1000 K"}
     assert all(D > 0 for D in beta["D (cm2/s) by T"].values())
     assert 0 <= beta["softness test accuracy"] <= 1
@@ -322,6 +328,10 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     analysis = json.loads((tiny_run / "beta" / "analysis-800K" / "summary.json").read_text())["summary"]
     assert 0 < analysis["committee_max_devi_f_eV_A"] <= analysis["committee_max_devi_f_max_eV_A"]
     assert analysis["committee_frames"] == min(20, analysis["frames"])
+    # PS4 reorientation of every P–S system: correlation in [−1, 1], flips counted
+    assert -1 <= analysis["ps4_C1"] <= 1 and analysis["ps4_flips_per_unit_per_ns"] >= 0
+    assert (tiny_run / "beta" / "analysis-800K" / "reorientation.csv").exists()
+    assert set(beta["PS4 reorientation by T"]) == {"800 K", "1000 K"}
     arr = np.genfromtxt(report / "arrhenius.csv", delimiter=",", names=True, dtype=None, encoding=None)
     assert len(arr) == 6   # three systems × two temperatures
     for T in ("800K", "1000K"):     # the glass-ceramic's F(Z), composition and region figures
@@ -569,6 +579,26 @@ def test_executor_queue_runs_the_most_urgent_stage_first():
     batch.submit(Path("a"), 1)
     batch.submit(Path("b"), 2, priority=3)
     assert batch.wait() == [Path("b"), Path("a")] and not batch.queued
+
+
+def test_an_interrupt_names_the_md_tasks_it_stopped_apart_from_those_not_started(tmp_path):
+    """Ctrl-C during an analysis, with an MD task queued but not begun: the message must not
+    claim that task was stopped part-way."""
+    from ionscope.md.guard import Interrupted
+    from ionscope.workflow.pipeline import Pipeline, Task, _stopped_message
+
+    def interrupt(work, deps):
+        raise KeyboardInterrupt
+
+    tasks = [Task("queued-md", "md-production", {}, prepare=lambda work, deps: None),
+             Task("analysis", "analysis", {}, run=interrupt)]
+    with pytest.raises(Interrupted) as caught:
+        Pipeline(tmp_path, tasks, log=lambda *_: None).run()
+    message = str(caught.value)
+    assert "task analysis (analysis) stopped" in message
+    assert "MD tasks queued-md had not started" in message and "restart files" not in message
+    assert _stopped_message({"w/a": "a", "w/b": "b"}, {"w/b"}) == (
+        "MD tasks a stopped; they resume from their restart files; MD tasks b had not started")
 
 
 @needs_lammps

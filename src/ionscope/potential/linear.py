@@ -689,7 +689,9 @@ def linear_committee(systems: Sequence[str | Path], workdir: str | Path, seed: i
         "cutoffs": cutoffs, "stride": stride, "label_weight": label_weight,
         "regularization": regularization}))
     done = workdir / "committee.json"
-    fresh = done.exists() and json.loads(done.read_text()) == recipe
+    fits = [workdir] if cutoffs is None else [workdir / f"member-{m}" for m in range(len(cutoffs))]
+    fresh = (done.exists() and json.loads(done.read_text()) == recipe
+             and all((d / "linear.json").exists() for d in fits))     # written last by save()
     if cutoffs is None:
         if not fresh:
             fit_linear(descriptors, selection, weights, regularization=regularization,

@@ -11,6 +11,11 @@ Verdicts (a number with standard error σ; 2σ is the band used):
 - ``not measured`` when the study has no such number (e.g. no fit below two diffusive
   temperatures).
 
+An ordering's ``context`` gives its gap in combined standard errors and, for σ, the ratio
+measured at the simulated temperatures; :func:`transport_basis` lists, per system, what E_a and
+σ rest on (protocol, statistics, potential), so that a disagreement can be traced to a part of
+the chain.
+
 The published values are those the papers behind ionscope report (Chen et al. 2025 and Shimizu
 et al., simulations of Li3PS4 crystal, glass and glass-ceramic with DeePMD; Liu et al., J. Am.
 Chem. Soc. 135, 975 (2013), nanoporous β-Li3PS4; Dietrich et al., J. Mater. Chem. A 5, 18111
@@ -38,6 +43,7 @@ class Comparison:
     published: str
     source: str
     verdict: str
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,9 @@ def compare(results: StudyResults, study) -> list[Comparison]:
                 shown = " vs ".join(_show(x, e) + (_SUB_DIFFUSIVE if _sub(results.systems[n]) else "")
                                     for n, x, e in ((a, x_a, e_a), (b, x_b, e_b)))
                 rows.append(Comparison(text, f"{a} vs {b}", shown, "holds", source,
-                                       _order_verdict(x_a, e_a, x_b, e_b)))
+                                       _order_verdict(x_a, e_a, x_b, e_b),
+                                       _order_context(what, results.systems[a], results.systems[b],
+                                                      x_a, e_a, x_b, e_b)))
     model = results.softness_model
     accuracy = model.test_accuracy if model is not None else None
     n = model.n_test if model is not None else 0
@@ -116,6 +124,64 @@ def compare(results: StudyResults, study) -> list[Comparison]:
 
 
 _SUB_DIFFUSIVE = " (fit to sub-diffusive D: unreliable)"
+
+
+def _order_context(what: str, a, b, x_a, e_a, x_b, e_b) -> str:
+    """What an ordering rests on: the gap in combined standard errors and, for σ, the ratio
+    σ_a/σ_b measured at the temperatures both systems ran (no extrapolation), so a reader sees
+    whether the extrapolation to room temperature, not the MD, decides the verdict."""
+    parts = []
+    if _ok(x_a) and _ok(x_b):
+        err = math.hypot(e_a if _ok(e_a) else 0.0, e_b if _ok(e_b) else 0.0)
+        gap = (x_a - x_b) / err if err > 0 else math.inf
+        parts.append(f"{'ratio' if what == 'sigma' else 'difference'} "
+                     + (f"{x_a / x_b:.3g}" if what == "sigma" else f"{x_a - x_b:+.3g} eV")
+                     + (f", {gap:+.1f} σ" if math.isfinite(gap) else ""))
+    if what == "sigma" and a.transport is not None and b.transport is not None:
+        ta = dict(zip(a.transport.T_K, a.transport.sigma_S_cm))
+        tb = dict(zip(b.transport.T_K, b.transport.sigma_S_cm))
+        common = sorted(set(ta) & set(tb))
+        if common:
+            parts.append("measured σ_NE ratio at " + ", ".join(
+                f"{T:g} K: {ta[T] / tb[T]:.2g}" for T in common if tb[T] > 0))
+    return "; ".join(parts)
+
+
+def transport_basis(results: StudyResults, study) -> list[dict]:
+    """What each system's E_a and σ rest on, one row per system: the protocol (fitted
+    temperatures, those left out as sub-diffusive, how far σ is extrapolated in 1/T), the
+    statistics (relative standard errors of D and E_a), the potential (the committee's force
+    deviation on the production frames of the fitted temperatures) and the framework (the
+    fraction of PS4 units that flipped at each temperature: an Arrhenius line across the onset
+    of flips joins two phases, Gigli et al. 2024)."""
+    sigma_T = study.analysis.sigma_T
+    rows = []
+    for name, d in results.systems.items():
+        tr = d.transport
+        if tr is None or not _ok(tr.Ea_eV):
+            continue
+        fit = tr.fit_T_K or tr.T_K
+        lo, hi = min(fit), max(fit)
+        left = [T for T, ok in zip(tr.T_K, tr.diffusive) if not ok and T not in fit]
+        rel = [e / D for T, D, e in zip(tr.T_K, tr.D_cm2_s, tr.D_err_cm2_s) if T in fit and D > 0]
+        devi = [a.committee_max_devi_f_eV_A for T, a in d.analyses.items()
+                if T in fit and a.committee_max_devi_f_eV_A is not None]
+        lever = (1 / sigma_T - 1 / lo) / (1 / lo - 1 / hi) if hi > lo and sigma_T < lo else None
+        rows.append({
+            "system": name,
+            "fitted (K)": ", ".join(f"{T:g}" for T in fit),
+            "left out, sub-diffusive (K)": ", ".join(f"{T:g}" for T in left) or "none",
+            "fit warning": tr.fit_warning or "",
+            f"extrapolation to {sigma_T:g} K (× fitted 1/T range)": _show(lever, None),
+            "D relative error (%)": f"{100 * min(rel):.0f}–{100 * max(rel):.0f}" if rel else "–",
+            "E_a relative error (%)": _show(100 * tr.Ea_err_eV / tr.Ea_eV
+                                            if _ok(tr.Ea_err_eV) and tr.Ea_eV else None, None),
+            "committee force deviation (eV/Å)": f"{min(devi):.2f}–{max(devi):.2f}" if devi else "–",
+            "PS4 units flipped in the run": ", ".join(
+                f"{T:g} K: {a.ps4_flipped_fraction:.2f}" for T, a in sorted(d.analyses.items())
+                if a.ps4_flipped_fraction is not None) or "–",
+        })
+    return rows
 
 
 def _sub(d) -> bool:

@@ -67,6 +67,11 @@ def headline(results: StudyResults, study) -> dict:
             "committee max force deviation (eV/Å) by T": {
                 f"{T:g} K": f"{a.committee_max_devi_f_eV_A:.3g} (max {a.committee_max_devi_f_max_eV_A:.3g})"
                 for T, a in sorted(d.analyses.items()) if a.committee_max_devi_f_eV_A is not None},
+            "PS4 reorientation by T": {
+                f"{T:g} K": (f"{a.ps4_flipped_fraction:.2f} of units flipped, "
+                             f"{a.ps4_flips_per_unit_per_ns:.3g} flips/unit/ns, "
+                             f"C1({a.ps4_C1_lag_ps:.0f} ps) = {a.ps4_C1:.2f}")
+                for T, a in sorted(d.analyses.items()) if a.ps4_flipped_fraction is not None},
             "softness test accuracy": _value(d.softness, "test_accuracy"),
             "mean softness": _value(d.softness, "mean_softness"),
             "fraction soft (S > 0)": _value(d.softness, "fraction_soft"),
@@ -241,9 +246,11 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
         summary["softness"] = hyperplane.model_dump()
     comparisons = literature.compare(results, study)
     summary["literature"] = literature.as_rows(comparisons)
-    write_csv(out_dir / "literature.csv", list(summary["literature"][0]),
-              [np.asarray([r[k] for r in summary["literature"]], str)
-               for k in summary["literature"][0]])
+    summary["transport_basis"] = literature.transport_basis(results, study)
+    for name in ("literature", "transport_basis"):
+        if summary[name]:
+            write_csv(out_dir / f"{name}.csv", list(summary[name][0]),
+                      [np.asarray([r[k] for r in summary[name]], str) for k in summary[name][0]])
     write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
         inputs=results.sources, parameters={"study": study.model_dump()})})
     return _write_html(out_dir, study, summary, sections)
@@ -320,20 +327,37 @@ def _copy_per_system(results: StudyResults, out_dir: Path, name: str, kind: str,
     return items
 
 
-def _literature_table(rows: list[dict]) -> str:
+_LITERATURE_COLUMNS = ("quantity", "system", "ionscope", "published", "source", "verdict", "context")
+
+
+def _literature_table(rows: list[dict], basis: list[dict]) -> str:
     """The headline numbers beside the published ones, with the verdict of each
-    (:mod:`ionscope.report.literature`)."""
+    (:mod:`ionscope.report.literature`), and what the transport numbers rest on."""
     head = ("<h2>Compared with the literature</h2><p>Verdicts use ±2 standard errors; "
-            "'within errors' means the study cannot tell the two apart. Data: "
+            "'within errors' means the study cannot tell the two apart. The context of an "
+            "ordering gives the gap in combined standard errors and, for σ, the ratio measured at "
+            "the simulated temperatures, before any extrapolation. Data: "
             "<a href='literature.csv'>literature.csv</a>.</p><table><tr>" +
-            "".join(f"<th>{c}</th>" for c in ("quantity", "system", "ionscope", "published",
-                                              "source", "verdict")) + "</tr>")
+            "".join(f"<th>{c}</th>" for c in _LITERATURE_COLUMNS) + "</tr>")
     body = "".join("<tr>" + "".join(f"<td class='{r['verdict'].replace(' ', '-')}'>"
                                     f"{html.escape(str(r[c]))}</td>" if c == "verdict" else
                                     f"<td>{html.escape(str(r[c]))}</td>"
-                                    for c in ("quantity", "system", "ionscope", "published",
-                                              "source", "verdict")) + "</tr>" for r in rows)
-    return head + body + "</table>"
+                                    for c in _LITERATURE_COLUMNS) + "</tr>" for r in rows)
+    table = head + body + "</table>"
+    if basis:
+        table += ("<h3>What the transport numbers rest on</h3><p>Per system: the protocol (the "
+                  "temperatures fitted, those left out as sub-diffusive, how far σ is extrapolated "
+                  "beyond the fitted range of 1/T), the statistics (standard errors), the "
+                  "potential (committee force deviation on the production frames) and the "
+                  "framework (PS4 units that flipped: a fit across the onset of PS4 rotation "
+                  "joins two phases). A verdict "
+                  "that turns on a long extrapolation or a large deviation says more about the "
+                  "chain than about the physics. Data: <a href='transport_basis.csv'>"
+                  "transport_basis.csv</a>.</p><table><tr>" +
+                  "".join(f"<th>{html.escape(c)}</th>" for c in basis[0]) + "</tr>" +
+                  "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values())
+                          + "</tr>" for r in basis) + "</table>")
+    return table
 
 
 def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
@@ -342,7 +366,8 @@ def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
             + (f" (validation RMSE: {_fmt(pot['validation_rmse'])})" if pot["validation_rmse"] else "")
             + ". Machine-readable numbers: <a href='summary.json'>summary.json</a>.</p>",
             f"<p>{_pressure_text(summary['pressure'], study.md)}</p>",
-            headline_table(summary["systems"]), _literature_table(summary["literature"])]
+            headline_table(summary["systems"]),
+            _literature_table(summary["literature"], summary["transport_basis"])]
     for title, items in sections:
         if items:
             body.append(f"<h2>{html.escape(title)}</h2>")

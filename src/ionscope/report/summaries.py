@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..provenance import write_json
 
 SUMMARY_FILE = "summary.json"
-SUMMARY_SCHEMA = 2   # in the hash of the tasks writing these models: a new schema reruns them
+SUMMARY_SCHEMA = 3   # in the hash of the tasks writing these models: a new schema reruns them
 
 
 class Summary(BaseModel):
@@ -111,6 +111,10 @@ class AnalysisSummary(Summary):
     n_carriers: int | None = None
     volume_A3: float | None = None
     vdos_band_centre_THz: float | None = None
+    ps4_flips_per_unit_per_ns: float | None = None
+    ps4_flipped_fraction: float | None = None
+    ps4_C1: float | None = None
+    ps4_C1_lag_ps: float | None = None
     regions: dict[str, RegionSummary] | None = None
     committee_max_devi_f_eV_A: float | None = None
     committee_max_devi_f_max_eV_A: float | None = None

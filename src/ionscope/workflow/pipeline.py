@@ -153,9 +153,9 @@ class Pipeline:
                     elif pending:
                         raise RuntimeError(f"dependency cycle among {pending}")
             except KeyboardInterrupt as exc:      # an Interrupted names what it stopped
-                stopped = f"MD tasks {', '.join(running.values())} stopped; they resume from their restart files"
                 if not running:
                     raise
+                stopped = _stopped_message(running, runner.not_started())
                 raise Interrupted(f"{exc}; {stopped}" if isinstance(exc, Interrupted) else stopped) from None
         return self.status
 
@@ -225,6 +225,18 @@ class Pipeline:
             work.rename(final)
 
 
+def _stopped_message(running: dict[str, str], not_started: set[str]) -> str:
+    """What an interrupt left: the MD tasks it stopped part-way and those still queued."""
+    stopped = [key for work, key in running.items() if work not in not_started]
+    queued = [key for work, key in running.items() if work in not_started]
+    parts = []
+    if stopped:
+        parts.append(f"MD tasks {', '.join(stopped)} stopped; they resume from their restart files")
+    if queued:
+        parts.append(f"MD tasks {', '.join(queued)} had not started")
+    return "; ".join(parts)
+
+
 def _run_stage_dir(stage_dir: str, mpi_ranks: int) -> str:
     run_stage(stage_dir, mpi_ranks=mpi_ranks, progress=False)
     return stage_dir
@@ -234,7 +246,8 @@ class _Executor:
     """An executor runs MD stage folders: ``with executor.open() as runner``, then
     ``runner.submit(folder, mpi_ranks, priority)`` (queued; higher priority first),
     ``runner.start()`` (start what can run in the background now) and ``runner.wait()``, which
-    returns the folders that have finished since the last call (at least one)."""
+    returns the folders that have finished since the last call (at least one);
+    ``runner.not_started()`` names the folders still queued."""
 
     name = "?"
 
@@ -269,6 +282,10 @@ class _Queue:
         chosen = self.queued if self.batch else self.queued[:1]
         self.queued = self.queued[len(chosen):]
         return [(d, n) for _, _, d, n in chosen]
+
+    def not_started(self) -> set[str]:
+        """The folders of the stages still queued."""
+        return {str(d) for _, _, d, _ in self.queued}
 
     def start(self) -> None:
         """Nothing: queued stages run in :meth:`wait`."""
@@ -341,6 +358,9 @@ class _DaskRunner:
         self.queue.submit(stage_dir, mpi_ranks, priority)
         self.bar.total += 1
         self.bar.refresh()
+
+    def not_started(self) -> set[str]:
+        return self.queue.not_started()
 
     def start(self) -> None:
         """Hand the most urgent queued stages to Dask while it has free slots."""

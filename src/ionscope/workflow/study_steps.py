@@ -15,6 +15,8 @@ from ase.io import read, write
 
 from ..analysis.dynamics import (
     MSD,
+    AnionReorientation,
+    NoUnitsError,
     NotDiffusiveWarning,
     SelfVanHove,
     SlabRegions,
@@ -212,6 +214,8 @@ def analysis_runner(system, T: float, spec, committee=()):
                 vdos = VibrationalDOS(species).run(open_trajectory(vdos_dir / "trajectory.h5")).results
                 write_csv(work / "vdos.csv", ["frequency_THz", "vdos"], [vdos.frequency_THz, vdos.vdos])
                 summary["vdos_band_centre_THz"] = vdos.band_centre_THz
+            if {"P", "S"} <= set(traj.species):
+                summary.update(_ps4_reorientation(traj, work, span))
             figs.dynamics_figure(f"{system.name}, {T:g} K", msd, gs, vdos, work / "dynamics.png")
             if regions is not None:
                 summary["regions"] = _region_outputs(msd, work, f"{system.name}, {T:g} K")
@@ -219,6 +223,22 @@ def analysis_runner(system, T: float, spec, committee=()):
             inputs={"trajectory": md_dir / "trajectory.h5"},
             parameters={"analysis": spec.model_dump(), "T": T}))
     return run
+
+
+def _ps4_reorientation(traj, work: Path, span: float) -> dict:
+    """PS4 rotational correlation and flips (:class:`AnionReorientation`): whether the
+    framework turns while Li diffuses; C_1 is quoted at 100 ps (or half the run). Nothing for a
+    system without PS4 units (e.g. Li4P2S6)."""
+    try:
+        rot = AnionReorientation("P", "S").run(traj).results
+    except NoUnitsError:
+        return {}
+    write_csv(work / "reorientation.csv", ["time_ps", "C1", "C2", "reoriented"],
+              [rot.time, rot.C1, rot.C2, rot.reoriented])
+    k = int(np.argmin(np.abs(rot.time - min(100.0, span / 2))))
+    return {"ps4_flips_per_unit_per_ns": 1000 * rot.flips_per_unit_per_ps,
+            "ps4_flipped_fraction": rot.flipped_units, "ps4_C1": float(rot.C1[k]),
+            "ps4_C1_lag_ps": float(rot.time[k])}
 
 
 def _regions(traj, axis: int, work: Path):

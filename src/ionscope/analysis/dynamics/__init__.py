@@ -1,5 +1,6 @@
 """Transport analysis: MSD, α₂, collective MSD, van Hove functions, D, Arrhenius, σ, Haven
-ratio, regions, VDOS. Every analysis class is a :class:`~ionscope.analysis.base.TrajectoryAnalysis`:
+ratio, regions, VDOS, anion reorientation. Every analysis class is a
+:class:`~ionscope.analysis.base.TrajectoryAnalysis`:
 ``Analysis(parameters).run(trajectory, start, stop, step, **options).results``, with the fields
 of ``results`` and their units in the ``Results`` section of the class docstring."""
 
@@ -16,10 +17,13 @@ from .diffusion import (
 from .maps import DisplacementMap, displacement_map, ion_trajectories
 from .msd import MSD, log_lags
 from .regions import REGIONS, SlabRegions, region_fractions
+from .reorientation import AnionReorientation, NoUnitsError
 from .vanhove import DistinctVanHove, SelfVanHove
 from .vdos import VibrationalDOS
 
-__all__ = ["A2_PER_PS_TO_CM2_PER_S", "DiffusionCoefficient", "DisplacementMap", "DistinctVanHove",
+__all__ = ["A2_PER_PS_TO_CM2_PER_S", "AnionReorientation", "DiffusionCoefficient", "DisplacementMap",
+           "DistinctVanHove",
            "MSD", "NotDiffusiveWarning", "REGIONS", "SelfVanHove", "SlabRegions", "VibrationalDOS",
            "arrhenius", "brownian_msd_covariance", "diffusion_coefficient", "displacement_map",
-           "fit_msd", "ion_trajectories", "log_lags", "nernst_einstein", "region_fractions"]
+           "NoUnitsError", "fit_msd", "ion_trajectories", "log_lags", "nernst_einstein",
+           "region_fractions"]

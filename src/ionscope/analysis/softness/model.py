@@ -8,6 +8,7 @@ the standardised feature space; positive = soft (mobile-like).
 
 from __future__ import annotations
 
+import inspect
 from itertools import product
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +32,11 @@ from ...provenance import atomic_path
 from .features import RadialFeatures
 from .rearrangement import mobility_labels
 
+# scikit-learn ≥ 1.9 asks for the plain L2 penalty and the simplified fitted attributes to be
+# named (FutureWarnings otherwise); older versions have neither parameter
+_PLAIN_L2 = ({"l1_ratios": (0.0,), "use_legacy_attributes": False}
+             if "use_legacy_attributes" in inspect.signature(LogisticRegressionCV).parameters else {})
+
 
 class SoftnessModel(ClassifierMixin, BaseEstimator):
     """Standardise features, then logistic regression with C chosen by stratified k-fold CV.
@@ -51,9 +57,9 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(X)
         self.classifier_ = LogisticRegressionCV(
             Cs=list(self.Cs), cv=StratifiedKFold(self.cv, shuffle=True, random_state=self.seed),
-            max_iter=self.max_iter, scoring="accuracy").fit(self.scaler_.transform(X), y)
+            max_iter=self.max_iter, scoring="accuracy", **_PLAIN_L2).fit(self.scaler_.transform(X), y)
         self.classes_ = self.classifier_.classes_
-        self.C_ = float(self.classifier_.C_[0])
+        self.C_ = float(np.ravel(self.classifier_.C_)[0])
         coef = self.classifier_.coef_[0]
         self.norm_ = float(np.linalg.norm(coef))
         self.weights_ = coef / self.norm_

@@ -94,7 +94,7 @@ def migration_barrier(atoms, mover: int, target: int, calculator, n_images: int 
     images = [start] + [start.copy() for _ in range(n_images)] + [end]
     for image in images[1:-1]:
         image.calc = calculator
-    neb = NEB(images, climb=climb, allow_shared_calculator=True)
+    neb = NEB(images, climb=climb, method="improvedtangent", allow_shared_calculator=True)
     neb.interpolate(mic=True)
     FIRE(neb, logfile=None).run(fmax=fmax, steps=steps)
     energies = np.array([image.get_potential_energy() for image in images])
