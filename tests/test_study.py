@@ -332,6 +332,9 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     assert -1 <= analysis["ps4_C1"] <= 1 and analysis["ps4_flips_per_unit_per_ns"] >= 0
     assert (tiny_run / "beta" / "analysis-800K" / "reorientation.csv").exists()
     assert set(beta["PS4 reorientation by T"]) == {"800 K", "1000 K"}
+    c1 = np.genfromtxt(report / "ps4_reorientation_beta.csv", delimiter=",", names=True,
+                       dtype=None, encoding=None)
+    assert set(c1["system"]) == {"800 K", "1000 K"} and np.all(np.abs(c1["C1"]) <= 1)
     arr = np.genfromtxt(report / "arrhenius.csv", delimiter=",", names=True, dtype=None, encoding=None)
     assert len(arr) == 6   # three systems × two temperatures
     for T in ("800K", "1000K"):     # the glass-ceramic's F(Z), composition and region figures

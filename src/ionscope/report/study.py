@@ -184,6 +184,7 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
                                      "(charge) MSD, which keeps ion–ion correlations, and the Haven "
                                      "ratio D*/D_σ; 1σ errors (the collective MSD is one trajectory "
                                      "of the summed displacement: its error is large)."})
+    transport += _reorientation_figures(results, out_dir)
     transport += _copy_per_system(results, out_dir, "dynamics.png", "dynamics",
                                   "MSD and α₂ against lag (τ_ngp dotted), self van Hove G_s, Li VDOS",
                                   every_T=True)
@@ -254,6 +255,27 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
     write_json(out_dir / "summary.json", {"summary": summary, "provenance": provenance(
         inputs=results.sources, parameters={"study": study.model_dump()})})
     return _write_html(out_dir, study, summary, sections)
+
+
+def _reorientation_figures(results: StudyResults, out_dir: Path) -> list[dict]:
+    """Per system, the PS4 rotational correlation C_1(t) at every temperature
+    (``reorientation.csv`` of the analyses): flat near 1 while the tetrahedra only librate."""
+    items = []
+    for name, d in results.systems.items():
+        curves = {}
+        for T, folder in sorted(d.analysis_dirs.items()):
+            if (folder / Tables.REORIENTATION).exists():
+                c = read_csv(folder / Tables.REORIENTATION)
+                curves[f"{T:g} K"] = (c["time_ps"], c["C1"])
+        if curves:
+            items.append(_figure(out_dir, f"ps4_reorientation_{name}", figs.overlay_figure, curves,
+                                 "lag (ps)", "C₁(t) = ⟨û(0)·û(t)⟩ of P–S bonds",
+                                 f"{name}: PS4 rotational correlation", x="time_ps", y="C1"))
+            items[-1]["caption"] = (f"{name}: rotational correlation of the P–S bonds of the PS4 "
+                                    "units at each temperature; near 1 while the tetrahedra only "
+                                    "librate, → 0 once they flip freely (the fractions of units "
+                                    "that flipped are in the headline table).")
+    return items
 
 
 def _pressure_text(pressure: dict, md) -> str:

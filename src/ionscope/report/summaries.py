@@ -249,11 +249,13 @@ def label(model: type[BaseModel], field: str) -> str:
 
 class Tables:
     """Names of the CSV tables the workflow writes and the report overlays across systems: the
-    structure analysis (in ``structure/`` of an analysis folder) and the softness of a system."""
+    structure analysis (in ``structure/`` of an analysis folder), the PS4 reorientation of an
+    analysis and the softness of a system."""
 
     STRUCTURE = "structure"
     RDF, SQ, ANGLES, XRD = "rdf.csv", "sq.csv", "angles.csv", "xrd.csv"
     SOFTNESS, PROFILES, SCAN = "softness.csv", "profiles.csv", "scan.csv"
+    REORIENTATION = "reorientation.csv"
 
     @staticmethod
     def pair(quantity: str, a: str, b: str) -> str:

@@ -233,7 +233,7 @@ def _ps4_reorientation(traj, work: Path, span: float) -> dict:
         rot = AnionReorientation("P", "S").run(traj).results
     except NoUnitsError:
         return {}
-    write_csv(work / "reorientation.csv", ["time_ps", "C1", "C2", "reoriented"],
+    write_csv(work / Tables.REORIENTATION, ["time_ps", "C1", "C2", "reoriented"],
               [rot.time, rot.C1, rot.C2, rot.reoriented])
     k = int(np.argmin(np.abs(rot.time - min(100.0, span / 2))))
     return {"ps4_flips_per_unit_per_ns": 1000 * rot.flips_per_unit_per_ps,
