@@ -70,7 +70,8 @@ def measured(name, kind, T, D, D_err, diffusive, ea, ea_err, sigma, deviation):
         fit_T_K=[t for t, ok in zip(T, diffusive) if ok], fit_warning=None, Ea_eV=ea,
         Ea_err_eV=ea_err, sigma_extrapolated_S_cm=sigma, sigma_extrapolated_err_S_cm=sigma / 5)
     return SystemResults(name=name, kind=kind, transport=tr, analyses={
-        t: AnalysisSummary.model_construct(committee_max_devi_f_eV_A=v, ps4_flipped_fraction=t / 1000 - 0.5)
+        t: AnalysisSummary.model_construct(committee_max_devi_f_eV_A=v, ps4_flipped_fraction=t / 1000 - 0.5,
+                                           committee_untrusted_fraction={"Li": 0.0, "S": v / 20})
         for t, v in zip(T, deviation)})
 
 
@@ -99,5 +100,7 @@ def test_orderings_and_transport_basis_show_what_a_verdict_rests_on():
     assert basis["beta"]["D relative error (%)"] == "5–5"
     assert basis["beta"]["committee force deviation (eV/Å)"] == "0.22–0.30"
     assert basis["glass"]["E_a relative error (%)"] == "6.67"
+    assert basis["beta"]["atoms beyond the committee's trust level (worst species)"] == (
+        "600 K: S 1.1 %, 700 K: S 1.2 %, 800 K: S 1.5 %")
     assert basis["beta"]["PS4 units flipped in the run"] == (
         "500 K: 0.00, 600 K: 0.10, 700 K: 0.20, 800 K: 0.30")

@@ -328,6 +328,10 @@ def test_study_report_has_every_figure_with_data_and_a_summary(tiny_run):
     analysis = json.loads((tiny_run / "beta" / "analysis-800K" / "summary.json").read_text())["summary"]
     assert 0 < analysis["committee_max_devi_f_eV_A"] <= analysis["committee_max_devi_f_max_eV_A"]
     assert analysis["committee_frames"] == min(20, analysis["frames"])
+    # per atom: the mean deviation and the share of each species beyond the trust level
+    assert 0 < analysis["committee_avg_devi_f_eV_A"] <= analysis["committee_max_devi_f_eV_A"]
+    assert set(analysis["committee_untrusted_fraction"]) == {"Li", "P", "S"}
+    assert all(0 <= f <= 1 for f in analysis["committee_untrusted_fraction"].values())
     # PS4 reorientation of every P–S system: correlation in [−1, 1], flips counted
     assert -1 <= analysis["ps4_C1"] <= 1 and analysis["ps4_flips_per_unit_per_ns"] >= 0
     assert (tiny_run / "beta" / "analysis-800K" / "reorientation.csv").exists()

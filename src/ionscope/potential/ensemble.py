@@ -19,11 +19,12 @@ import numpy as np
 
 def force_deviation(forces: np.ndarray) -> dict[str, np.ndarray]:
     """From forces (n_models, n_frames, n_atoms, 3): max, min and mean over atoms of the
-    per-atom force deviation, per frame (eV/Å)."""
+    per-atom force deviation √⟨‖F_i − ⟨F_i⟩‖²⟩, per frame, and the per-atom values
+    (n_frames, n_atoms) themselves (eV/Å)."""
     mean = forces.mean(axis=0, keepdims=True)
     per_atom = np.sqrt(np.mean(np.sum((forces - mean) ** 2, axis=-1), axis=0))
     return {"max_devi_f": per_atom.max(axis=1), "min_devi_f": per_atom.min(axis=1),
-            "avg_devi_f": per_atom.mean(axis=1)}
+            "avg_devi_f": per_atom.mean(axis=1), "per_atom_devi_f": per_atom}
 
 
 def model_deviation(models: Sequence[str | Path], trajectory, start: int = 0,

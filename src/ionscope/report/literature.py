@@ -151,7 +151,8 @@ def transport_basis(results: StudyResults, study) -> list[dict]:
     """What each system's E_a and σ rest on, one row per system: the protocol (fitted
     temperatures, those left out as sub-diffusive, how far σ is extrapolated in 1/T), the
     statistics (relative standard errors of D and E_a), the potential (the committee's force
-    deviation on the production frames of the fitted temperatures) and the framework (the
+    deviation on the production frames of the fitted temperatures, and the share of the atoms of
+    the worst species beyond the learning loop's upper trust level) and the framework (the
     fraction of PS4 units that flipped at each temperature: an Arrhenius line across the onset
     of flips joins two phases, Gigli et al. 2024)."""
     sigma_T = study.analysis.sigma_T
@@ -177,6 +178,9 @@ def transport_basis(results: StudyResults, study) -> list[dict]:
             "E_a relative error (%)": _show(100 * tr.Ea_err_eV / tr.Ea_eV
                                             if _ok(tr.Ea_err_eV) and tr.Ea_eV else None, None),
             "committee force deviation (eV/Å)": f"{min(devi):.2f}–{max(devi):.2f}" if devi else "–",
+            "atoms beyond the committee's trust level (worst species)": ", ".join(
+                f"{T:g} K: {_worst(a.committee_untrusted_fraction)}" for T, a in sorted(d.analyses.items())
+                if T in fit and a.committee_untrusted_fraction) or "–",
             "PS4 units flipped in the run": ", ".join(
                 f"{T:g} K: {a.ps4_flipped_fraction:.2f}" for T, a in sorted(d.analyses.items())
                 if a.ps4_flipped_fraction is not None) or "–",
@@ -187,6 +191,12 @@ def transport_basis(results: StudyResults, study) -> list[dict]:
 def _sub(d) -> bool:
     """Whether a system's Arrhenius fit had to use sub-diffusive temperatures."""
     return d.transport is not None and bool(d.transport.fit_warning)
+
+
+def _worst(fractions: dict[str, float]) -> str:
+    """The species with the largest fraction, as 'S 1.2 %'."""
+    species = max(fractions, key=fractions.get)
+    return f"{species} {100 * fractions[species]:.2g} %"
 
 
 def as_rows(comparisons: list[Comparison]) -> list[dict]:

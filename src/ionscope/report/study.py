@@ -66,7 +66,12 @@ def headline(results: StudyResults, study) -> dict:
                 "xrd_crystallinity")},
             "committee max force deviation (eV/Å) by T": {
                 f"{T:g} K": f"{a.committee_max_devi_f_eV_A:.3g} (max {a.committee_max_devi_f_max_eV_A:.3g})"
+                + (f"; per atom {a.committee_avg_devi_f_eV_A:.3g}" if a.committee_avg_devi_f_eV_A else "")
                 for T, a in sorted(d.analyses.items()) if a.committee_max_devi_f_eV_A is not None},
+            "atoms with a committee force deviation beyond the trust level by T": {
+                f"{T:g} K": f"> {a.committee_untrusted_above_eV_A:g} eV/Å: " + ", ".join(
+                    f"{s} {100 * f:.2g} %" for s, f in a.committee_untrusted_fraction.items())
+                for T, a in sorted(d.analyses.items()) if a.committee_untrusted_fraction},
             "PS4 reorientation by T": {
                 f"{T:g} K": (f"{a.ps4_flipped_fraction:.2f} of units flipped, "
                              f"{a.ps4_flips_per_unit_per_ns:.3g} flips/unit/ns, "

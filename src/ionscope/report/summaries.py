@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..provenance import write_json
 
 SUMMARY_FILE = "summary.json"
-SUMMARY_SCHEMA = 3   # in the hash of the tasks writing these models: a new schema reruns them
+SUMMARY_SCHEMA = 4   # in the hash of the tasks writing these models: a new schema reruns them
 
 
 class Summary(BaseModel):
@@ -118,6 +118,9 @@ class AnalysisSummary(Summary):
     regions: dict[str, RegionSummary] | None = None
     committee_max_devi_f_eV_A: float | None = None
     committee_max_devi_f_max_eV_A: float | None = None
+    committee_avg_devi_f_eV_A: float | None = None
+    committee_untrusted_fraction: dict[str, float] | None = None
+    committee_untrusted_above_eV_A: float | None = None
     committee_frames: int | None = None
 
 

@@ -50,6 +50,7 @@ from ..report.summaries import (
     TransportSummary,
 )
 from ..structures import composition_counts, crystal_supercell, glass_ceramic_cell, random_packing
+from .learn import LearnSettings
 from .softness import held_out_accuracy, softness_study, train_reference, window_frames
 from .structure import analyse_structure
 
@@ -157,15 +158,26 @@ def vdos_runner(T: float, md, potential, seed: int):
         thermo_every_ps=0.05, restart_every_ps=md.restart_every_ps))
 
 
+UNTRUSTED_DEVI_F = LearnSettings.trust_hi
+"""eV/Å: an atom whose committee force deviation exceeds the learning loop's upper trust level."""
+
+
 def committee_deviation(traj, committee, frames: int = 20) -> dict:
     """The committee's force deviation on ``frames`` evenly spaced frames of a run: per frame the
     DP-GEN maximum over atoms of √⟨‖F_i − ⟨F_i⟩‖²⟩ (eV/Å, :func:`force_deviation`), then its
-    mean and maximum over the frames: where the run left the data the committee learnt from."""
+    mean and maximum over the frames: where the run left the data the committee learnt from.
+    Also the mean per-atom deviation and the fraction of atoms (of each species) beyond
+    :data:`UNTRUSTED_DEVI_F`: whether a large maximum is a few atoms or the whole cell."""
     picks = np.unique(np.linspace(0, len(traj) - 1, min(frames, len(traj))).round().astype(int))
     atoms = [traj.atoms(int(k)) for k in picks]
-    deviation = force_deviation(committee_forces(committee, atoms))["max_devi_f"]
-    return {"committee_max_devi_f_eV_A": float(deviation.mean()),
-            "committee_max_devi_f_max_eV_A": float(deviation.max()),
+    deviation = force_deviation(committee_forces(committee, atoms))
+    per_atom, symbols = deviation["per_atom_devi_f"], np.asarray(traj.symbols)
+    return {"committee_max_devi_f_eV_A": float(deviation["max_devi_f"].mean()),
+            "committee_max_devi_f_max_eV_A": float(deviation["max_devi_f"].max()),
+            "committee_avg_devi_f_eV_A": float(per_atom.mean()),
+            "committee_untrusted_fraction": {
+                s: float((per_atom[:, symbols == s] > UNTRUSTED_DEVI_F).mean()) for s in traj.species},
+            "committee_untrusted_above_eV_A": UNTRUSTED_DEVI_F,
             "committee_frames": int(len(picks))}
 
 
