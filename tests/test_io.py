@@ -574,3 +574,39 @@ def test_one_deepmd_npy_reader_for_trajectories_and_potentials(tmp_path):
     assert len(open_trajectory(bare)) == 2
     with pytest.raises(TrajectoryFormatError, match="bare: not a labelled system"):
         load_system(bare)
+
+
+def test_unwrapped_h5md_under_a_changing_box_says_its_frames_are_inexact(tmp_path, rng):
+    """ionscope's H5MD keeps positions unwrapped the NPT-correct way (right for transport), but a
+    crossing made while the box changed stays in the box of that time: folding a later frame
+    into its own box misplaces such atoms (a 64-atom NPT melt read back with a 0.41 Å P–S
+    contact). Reading such a frame warns; the dump it came from gives the exact geometry, and a
+    fixed box (NVT) gives it too, without a warning."""
+    from ionscope.io.h5md import NPTGeometryWarning
+
+    wrapped, images, cells, _ = npt_walk(rng, n_frames=60, step_sigma=0.8)
+    n = wrapped.shape[1]
+    cols = _columns(np.arange(1, n + 1), np.ones(n, int), wrapped, ["x", "y", "z"])
+    cols.update({c: [v.astype(int) for v in vals] for c, vals in
+                 _columns(np.arange(1, n + 1), np.ones(n, int), images.astype(float),
+                          ["ix", "iy", "iz"]).items() if c in ("ix", "iy", "iz")})
+    write_dump(tmp_path / "npt.dump", range(len(cells)), cells, cols)
+    dump = open_trajectory(tmp_path / "npt.dump", type_map=["Li"], md_timestep=0.001)
+    h5 = open_trajectory(dump.to_h5md(tmp_path / "npt.h5"))
+    last = len(cells) - 1
+    exact = wrap_positions(dump[last].positions, cells[last])
+    np.testing.assert_allclose(exact, wrap_positions(wrapped[last], cells[last]), atol=1e-6)
+    h5[0]                                                    # the first frame is exact: no warning
+    with pytest.warns(NPTGeometryWarning, match=r"npt\.h5: positions stored unwrapped under a changing box"):
+        folded = wrap_positions(h5[last].positions, cells[last])
+    off = np.abs(fractional_positions(folded - exact, cells[last], wrap=False))
+    assert (np.minimum(off % 1, 1 - off % 1) > 1e-3).any()   # misplaced atoms: the warning is due
+    fixed = np.repeat(cells[:1], len(cells), axis=0)
+    write_dump(tmp_path / "nvt.dump", range(len(cells)), fixed, _columns(
+        np.arange(1, n + 1), np.ones(n, int), np.array([wrap_positions(w, fixed[0]) for w in wrapped]),
+        ["x", "y", "z"]))
+    nvt = open_trajectory(open_trajectory(tmp_path / "nvt.dump", type_map=["Li"], md_timestep=0.001)
+                          .to_h5md(tmp_path / "nvt.h5"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NPTGeometryWarning)
+        nvt[last]
