@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -131,9 +132,9 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-
 class NPTGeometryWarning(UserWarning):
     """Frames of an unwrapped H5MD file with a changing box do not give back their geometry."""
+
 
 class _Element:
     """An H5MD element: a time series (group with value/step/time) or a fixed dataset."""
@@ -211,7 +212,7 @@ class H5MDReader:
         params = f.get("parameters/ionscope")
         self.attributes = dict(params.attrs) if params is not None else {}
         self.unwrapped = _text(self.attributes.get("positions", "")) == "unwrapped"
-        self._geometry_inexact, self._warned = None, False
+        self._warned = False
         series = _Element(part["position"], self.path, f"/particles/{name}/position")
         self._position = series.value
         if series.fixed or self._position.ndim != 3 or self._position.shape[2] != 3:
@@ -291,17 +292,16 @@ class H5MDReader:
         edges = np.asarray(edges, float) * self._edge_scale
         return np.diag(edges) if edges.shape == (3,) else edges
 
-    @property
+    @cached_property
     def geometry_inexact(self) -> bool:
         """Whether a frame's own geometry cannot be read back exactly: positions stored unwrapped
         the NPT-correct way (continuous in time, :mod:`ionscope.io.unwrap`) under a box that
         changes. An atom that crossed the boundary while the box changed keeps the crossing in
         the box of that time, so folding it into a later frame's box misplaces it."""
-        if self._geometry_inexact is None:
-            edges = None if self._edges.fixed else np.asarray(self._edges.value[:], float)
-            self._geometry_inexact = bool(self.unwrapped and edges is not None and len(edges) > 1
-                                          and not np.allclose(edges, edges[0], rtol=0, atol=1e-9))
-        return self._geometry_inexact
+        if not self.unwrapped or self._edges.fixed:
+            return False
+        edges = np.asarray(self._edges.value[:], float)
+        return len(edges) > 1 and not np.allclose(edges, edges[0], rtol=0, atol=1e-9)
 
     def read(self, k: int) -> Frame:
         if k > 0 and self.geometry_inexact and not self._warned:

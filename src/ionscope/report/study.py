@@ -357,33 +357,37 @@ def _copy_per_system(results: StudyResults, out_dir: Path, name: str, kind: str,
 _LITERATURE_COLUMNS = ("quantity", "system", "ionscope", "published", "source", "verdict", "context")
 
 
+def _rows_table(rows: list[dict], columns, classed: tuple[str, ...] = ()) -> str:
+    """An HTML table with a row per dict of ``rows`` and the given ``columns``; a cell of a
+    ``classed`` column carries its value as CSS class (the verdicts' colours)."""
+    def cell(c, value) -> str:
+        attr = f" class='{str(value).replace(' ', '-')}'" if c in classed else ""
+        return f"<td{attr}>{html.escape(str(value))}</td>"
+
+    return ("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"
+            + "".join("<tr>" + "".join(cell(c, r[c]) for c in columns) + "</tr>" for r in rows)
+            + "</table>")
+
+
 def _literature_table(rows: list[dict], basis: list[dict]) -> str:
     """The headline numbers beside the published ones, with the verdict of each
     (:mod:`ionscope.report.literature`), and what the transport numbers rest on."""
-    head = ("<h2>Compared with the literature</h2><p>Verdicts use ±2 standard errors; "
-            "'within errors' means the study cannot tell the two apart. The context of an "
-            "ordering gives the gap in combined standard errors and, for σ, the ratio measured at "
-            "the simulated temperatures, before any extrapolation. Data: "
-            "<a href='literature.csv'>literature.csv</a>.</p><table><tr>" +
-            "".join(f"<th>{c}</th>" for c in _LITERATURE_COLUMNS) + "</tr>")
-    body = "".join("<tr>" + "".join(f"<td class='{r['verdict'].replace(' ', '-')}'>"
-                                    f"{html.escape(str(r[c]))}</td>" if c == "verdict" else
-                                    f"<td>{html.escape(str(r[c]))}</td>"
-                                    for c in _LITERATURE_COLUMNS) + "</tr>" for r in rows)
-    table = head + body + "</table>"
+    table = ("<h2>Compared with the literature</h2><p>Verdicts use ±2 standard errors; "
+             "'within errors' means the study cannot tell the two apart. The context of an "
+             "ordering gives the gap in combined standard errors and, for σ, the ratio measured at "
+             "the simulated temperatures, before any extrapolation. Data: "
+             "<a href='literature.csv'>literature.csv</a>.</p>"
+             + _rows_table(rows, _LITERATURE_COLUMNS, classed=("verdict",)))
     if basis:
         table += ("<h3>What the transport numbers rest on</h3><p>Per system: the protocol (the "
                   "temperatures fitted, those left out as sub-diffusive, how far σ is extrapolated "
                   "beyond the fitted range of 1/T), the statistics (standard errors), the "
                   "potential (committee force deviation on the production frames) and the "
                   "framework (PS4 units that flipped: a fit across the onset of PS4 rotation "
-                  "joins two phases). A verdict "
-                  "that turns on a long extrapolation or a large deviation says more about the "
-                  "chain than about the physics. Data: <a href='transport_basis.csv'>"
-                  "transport_basis.csv</a>.</p><table><tr>" +
-                  "".join(f"<th>{html.escape(c)}</th>" for c in basis[0]) + "</tr>" +
-                  "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values())
-                          + "</tr>" for r in basis) + "</table>")
+                  "joins two phases). A verdict that turns on a long extrapolation or a large "
+                  "deviation says more about the chain than about the physics. Data: "
+                  "<a href='transport_basis.csv'>transport_basis.csv</a>.</p>"
+                  + _rows_table(basis, list(basis[0])))
     return table
 
 

@@ -171,12 +171,12 @@ def committee_deviation(traj, committee, frames: int = 20) -> dict:
     picks = np.unique(np.linspace(0, len(traj) - 1, min(frames, len(traj))).round().astype(int))
     atoms = [traj.atoms(int(k)) for k in picks]
     deviation = force_deviation(committee_forces(committee, atoms))
-    per_atom, symbols = deviation["per_atom_devi_f"], np.asarray(traj.symbols)
+    per_atom = deviation["per_atom_devi_f"]
     return {"committee_max_devi_f_eV_A": float(deviation["max_devi_f"].mean()),
             "committee_max_devi_f_max_eV_A": float(deviation["max_devi_f"].max()),
             "committee_avg_devi_f_eV_A": float(per_atom.mean()),
             "committee_untrusted_fraction": {
-                s: float((per_atom[:, symbols == s] > UNTRUSTED_DEVI_F).mean()) for s in traj.species},
+                s: float((per_atom[:, traj.indices(s)] > UNTRUSTED_DEVI_F).mean()) for s in traj.species},
             "committee_untrusted_above_eV_A": UNTRUSTED_DEVI_F,
             "committee_frames": int(len(picks))}
 

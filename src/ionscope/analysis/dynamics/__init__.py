@@ -22,8 +22,7 @@ from .vanhove import DistinctVanHove, SelfVanHove
 from .vdos import VibrationalDOS
 
 __all__ = ["A2_PER_PS_TO_CM2_PER_S", "AnionReorientation", "DiffusionCoefficient", "DisplacementMap",
-           "DistinctVanHove",
-           "MSD", "NotDiffusiveWarning", "REGIONS", "SelfVanHove", "SlabRegions", "VibrationalDOS",
-           "arrhenius", "brownian_msd_covariance", "diffusion_coefficient", "displacement_map",
-           "NoUnitsError", "fit_msd", "ion_trajectories", "log_lags", "nernst_einstein",
-           "region_fractions"]
+           "DistinctVanHove", "MSD", "NoUnitsError", "NotDiffusiveWarning", "REGIONS", "SelfVanHove",
+           "SlabRegions", "VibrationalDOS", "arrhenius", "brownian_msd_covariance",
+           "diffusion_coefficient", "displacement_map", "fit_msd", "ion_trajectories", "log_lags",
+           "nernst_einstein", "region_fractions"]

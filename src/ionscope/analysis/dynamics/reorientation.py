@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...io.frame import wrap_positions
-from ..base import Results, Snapshot, TrajectoryAnalysis, neighbor_pairs
+from ..base import Results, TrajectoryAnalysis, as_snapshot, neighbor_pairs
 from ._access import frame_times
 from .msd import log_lags
 
@@ -65,16 +64,14 @@ class AnionReorientation(TrajectoryAnalysis):
     def units(self, traj, frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centres with ``coordination`` ligands at ``frame``: (centre indices (U,), ligand
         indices (U, k), minimum-image bond vectors (U, k, 3))."""
-        first = traj[frame]
-        snap = Snapshot(traj.symbols, wrap_positions(first.positions, first.cell), first.cell)
-        i, j, D = neighbor_pairs(snap, self.cutoff, "ijD")
+        i, j, D = neighbor_pairs(as_snapshot(traj[frame], traj.symbols), self.cutoff, "ijD")
         keep = (traj.symbols[i] == self.centre) & (traj.symbols[j] == self.ligand)
         i, j, D = i[keep], j[keep], D[keep]
         centres, counts = np.unique(i, return_counts=True)
         centres = centres[counts == self.coordination]
         if not len(centres):
             raise NoUnitsError(f"{traj.path}: no {self.centre} with {self.coordination} "
-                             f"{self.ligand} within {self.cutoff} Å at frame {frame}")
+                               f"{self.ligand} within {self.cutoff} Å at frame {frame}")
         mine = np.isin(i, centres)          # pairs come sorted by i
         return (centres, j[mine].reshape(len(centres), self.coordination),
                 D[mine].reshape(len(centres), self.coordination, 3))
