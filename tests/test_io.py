@@ -576,15 +576,17 @@ def test_one_deepmd_npy_reader_for_trajectories_and_potentials(tmp_path):
         load_system(bare)
 
 
-def test_unwrapped_h5md_under_a_changing_box_says_its_frames_are_inexact(tmp_path, rng):
-    """ionscope's H5MD keeps positions unwrapped the NPT-correct way (right for transport), but a
-    crossing made while the box changed stays in the box of that time: folding a later frame
-    into its own box misplaces such atoms (a 64-atom NPT melt read back with a 0.41 Å P–S
-    contact). Reading such a frame warns; the dump it came from gives the exact geometry, and a
-    fixed box (NVT) gives it too, without a warning."""
+def test_h5md_frames_are_exact_under_npt_and_the_earlier_layout_warns(tmp_path, rng):
+    """ionscope's H5MD stores each frame as written, with its image flags, so a frame read back
+    is its geometry under a changing box too (the earlier layout kept TOR-unwrapped positions
+    only: a 64-atom NPT melt read back with a 0.41 Å P–S contact LAMMPS never had). The
+    time-continuous positions summed from the flags are the dump's, the TOR path of
+    Bullerjahn et al. A file of the earlier layout still reads, and warns."""
+    import h5py
+
     from ionscope.io.h5md import NPTGeometryWarning
 
-    wrapped, images, cells, _ = npt_walk(rng, n_frames=60, step_sigma=0.8)
+    wrapped, images, cells, true = npt_walk(rng, n_frames=60, step_sigma=0.8)
     n = wrapped.shape[1]
     cols = _columns(np.arange(1, n + 1), np.ones(n, int), wrapped, ["x", "y", "z"])
     cols.update({c: [v.astype(int) for v in vals] for c, vals in
@@ -593,20 +595,28 @@ def test_unwrapped_h5md_under_a_changing_box_says_its_frames_are_inexact(tmp_pat
     write_dump(tmp_path / "npt.dump", range(len(cells)), cells, cols)
     dump = open_trajectory(tmp_path / "npt.dump", type_map=["Li"], md_timestep=0.001)
     h5 = open_trajectory(dump.to_h5md(tmp_path / "npt.h5"))
-    last = len(cells) - 1
-    exact = wrap_positions(dump[last].positions, cells[last])
-    np.testing.assert_allclose(exact, wrap_positions(wrapped[last], cells[last]), atol=1e-6)
-    h5[0]                                                    # the first frame is exact: no warning
-    with pytest.warns(NPTGeometryWarning, match=r"npt\.h5: positions stored unwrapped under a changing box"):
-        folded = wrap_positions(h5[last].positions, cells[last])
-    off = np.abs(fractional_positions(folded - exact, cells[last], wrap=False))
-    assert (np.minimum(off % 1, 1 - off % 1) > 1e-3).any()   # misplaced atoms: the warning is due
-    fixed = np.repeat(cells[:1], len(cells), axis=0)
-    write_dump(tmp_path / "nvt.dump", range(len(cells)), fixed, _columns(
-        np.arange(1, n + 1), np.ones(n, int), np.array([wrap_positions(w, fixed[0]) for w in wrapped]),
-        ["x", "y", "z"]))
-    nvt = open_trajectory(open_trajectory(tmp_path / "nvt.dump", type_map=["Li"], md_timestep=0.001)
-                          .to_h5md(tmp_path / "nvt.h5"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", NPTGeometryWarning)
-        nvt[last]
+        for k in (1, 17, len(cells) - 1):
+            np.testing.assert_allclose(wrap_positions(h5[k].positions, cells[k]),
+                                       wrap_positions(wrapped[k], cells[k]), atol=1e-9)
+        tor = h5.unwrapped()
+    np.testing.assert_allclose(tor, dump.unwrapped(), atol=1e-9)
+    np.testing.assert_allclose(tor - tor[0], true - true[0], atol=1e-6)
+    li = h5.indices("Li")
+    np.testing.assert_allclose(h5.unwrapped(atoms=li[::-1][:5], start=7, step=3),
+                               dump.unwrapped(atoms=li[::-1][:5], start=7, step=3), atol=1e-9)
+    # the earlier layout: continuous positions, no flags
+    h5.reader.close()
+    with h5py.File(tmp_path / "npt.h5", "r+") as f:
+        del f["particles/all/image"]
+        f["particles/all/position/value"][...] = tor
+        f["parameters/ionscope"].attrs["positions"] = "unwrapped"
+    old = open_trajectory(tmp_path / "npt.h5")
+    np.testing.assert_allclose(old.unwrapped(), tor, atol=1e-9)
+    old[0]                                                     # the first frame is exact: no warning
+    with pytest.warns(NPTGeometryWarning, match=r"npt\.h5: positions stored unwrapped under a changing box"):
+        folded = wrap_positions(old[len(cells) - 1].positions, cells[-1])
+    off = np.abs(fractional_positions(folded - wrap_positions(wrapped[-1], cells[-1]), cells[-1],
+                                      wrap=False))
+    assert (np.minimum(off % 1, 1 - off % 1) > 1e-3).any()   # misplaced atoms: the warning is due

@@ -1,10 +1,16 @@
 """H5MD (de Buyl et al., Comput. Phys. Commun. 185, 1546 (2014)), ionscope's native format.
 
-ionscope stores *unwrapped* positions (continuous in time, NPT-correct) in
-``/particles/all/position``, the cell of every frame in ``/particles/all/box/edges`` (3×3,
-rows = box vectors), atomic numbers in ``/particles/all/species`` and its provenance in
-``/parameters/ionscope``. Position data are chunked over both frames and atoms, so a block of
-atoms over all frames (MSD) and a block of frames over all atoms (structure) are both cheap.
+ionscope stores each frame as the MD code wrote it, as the standard has it: positions in
+``/particles/all/position`` with integer periodic ``/particles/all/image`` flags, the cell of
+every frame in ``/particles/all/box/edges`` (3×3, rows = box vectors), atomic numbers in
+``/particles/all/species`` and its provenance in ``/parameters/ionscope``. A frame read back is
+its exact geometry under NPT too; time-continuous positions for transport are summed from the
+flags the NPT-correct way when a block is read (:func:`ionscope.io.unwrap.tor_offsets`).
+Position and image data are chunked over both frames and atoms, so a block of atoms over all
+frames (MSD) and a block of frames over all atoms (structure) are both cheap.
+
+Files of ionscope's earlier layout (``positions = "unwrapped"``: time-continuous positions, no
+flags) are still read; under a changing box their frames are not exact (:class:`NPTGeometryWarning`).
 
 The reader also takes the H5MD that other programs write: the one particle group under
 ``/particles`` (or ``all``), positions wrapped or not with optional ``image`` flags (LAMMPS
@@ -74,19 +80,22 @@ class H5MDWriter:
         # frames over all atoms (structure) both read little beyond what they need
         self._position = self._series(part, "position", (n, 3), self._dtype,
                                       chunks=(256, min(n, 64), 3))
+        self._image = self._series(part, "image", (n, 3), np.int32, chunks=(256, min(n, 64), 3),
+                                   unit=None)
         self._edges = self._series(box, "edges", (3, 3), np.float64, chunks=(1024, 3, 3))
         params = f.create_group("parameters/ionscope")
-        params.attrs["positions"] = "unwrapped"
+        params.attrs["positions"] = "wrapped"
         for key, value in self._attributes.items():
             params.attrs[key] = json.dumps(value) if not isinstance(value, str) else value
 
-    def _series(self, parent, name, shape, dtype, chunks):
+    def _series(self, parent, name, shape, dtype, chunks, unit: str | None = "Angstrom"):
         group = parent.create_group(name)
         kw = {"compression": "gzip", "compression_opts": self._compression, "shuffle": True} \
             if self._compression else {}
         value = group.create_dataset("value", shape=(0, *shape), maxshape=(None, *shape),
                                      dtype=dtype, chunks=chunks, **kw)
-        value.attrs["unit"] = "Angstrom"
+        if unit:
+            value.attrs["unit"] = unit
         group.create_dataset("step", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(4096,))
         time = group.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64,
                                     chunks=(4096,))
@@ -94,11 +103,15 @@ class H5MDWriter:
         return group
 
     def append(self, positions: np.ndarray, cells: np.ndarray, steps: Iterable[int],
-               times: Iterable[float]) -> None:
-        """Append a block of frames: positions (nf, N, 3) unwrapped, cells (nf, 3, 3)."""
+               times: Iterable[float], image: np.ndarray | None = None) -> None:
+        """Append a block of frames: positions (nf, N, 3), cells (nf, 3, 3) and the positions'
+        image flags (nf, N, 3); without flags the positions are taken as they are (flags 0:
+        continuous positions stay continuous)."""
         positions = np.asarray(positions)
+        image = np.zeros(positions.shape, np.int32) if image is None else image
         nf = len(positions)
-        for group, values in ((self._position, positions), (self._edges, np.asarray(cells))):
+        for group, values in ((self._position, positions), (self._image, np.asarray(image)),
+                              (self._edges, np.asarray(cells))):
             for key, data in (("value", values), ("step", np.asarray(list(steps))),
                               ("time", np.asarray(list(times), dtype=float))):
                 dset = group[key]
@@ -172,8 +185,8 @@ class _Element:
 
 
 class H5MDReader:
-    """Frames of an H5MD file: ionscope's own (unwrapped positions, read in chunks) or another
-    program's (wrapped positions and image flags, unwrapped frame by frame).
+    """Frames of an H5MD file, ionscope's own or another program's, read in blocks of frames
+    and atoms (positions, cells and image flags; the trajectory unwraps them).
 
     ``type_map`` names LAMMPS types 1, 2, … when ``species`` holds types (LAMMPS ``dump h5md``;
     ignored for ionscope's own files, whose species are atomic numbers).
@@ -294,14 +307,12 @@ class H5MDReader:
 
     @cached_property
     def geometry_inexact(self) -> bool:
-        """Whether a frame's own geometry cannot be read back exactly: positions stored unwrapped
-        the NPT-correct way (continuous in time, :mod:`ionscope.io.unwrap`) under a box that
-        changes. An atom that crossed the boundary while the box changed keeps the crossing in
-        the box of that time, so folding it into a later frame's box misplaces it."""
-        if not self.unwrapped or self._edges.fixed:
-            return False
-        edges = np.asarray(self._edges.value[:], float)
-        return len(edges) > 1 and not np.allclose(edges, edges[0], rtol=0, atol=1e-9)
+        """Whether a frame's own geometry cannot be read back exactly: a file of ionscope's
+        earlier layout, positions stored unwrapped the NPT-correct way (continuous in time,
+        :mod:`ionscope.io.unwrap`), under a box that changes. An atom that crossed the boundary
+        while the box changed keeps the crossing in the box of that time, so folding it into a
+        later frame's box misplaces it."""
+        return self.unwrapped and not self.box_fixed
 
     def read(self, k: int) -> Frame:
         if k > 0 and self.geometry_inexact and not self._warned:
@@ -309,16 +320,13 @@ class H5MDReader:
             warnings.warn(f"{self.path}: positions stored unwrapped under a changing box (NPT): "
                           "the geometry of frames after the first is inexact for atoms that crossed "
                           "the boundary while the box changed (transport is right; for structure "
-                          "or DFT labels use the run's LAMMPS dump or an NVT run)",
+                          "or DFT labels use the run's LAMMPS dump, or convert it again)",
                           NPTGeometryWarning, stacklevel=3)
         try:
             positions = np.asarray(self._position[k], float) * self._scale
             cell = self._cell(self._edges.at(k))
             image = None if self._image is None else np.asarray(self._image.at(k), np.int64)
-            if not self._species.fixed and not np.array_equal(self._species.at(k), self._species0):
-                raise TrajectoryFormatError(f"{self.path}: frame {k}: the species of the atoms "
-                                            f"differ from frame 0's (a changing particle set is "
-                                            f"not supported)")
+            self._check_species(slice(k, k + 1))
         except OSError as exc:
             raise TrajectoryFormatError(f"{self.path}: frame {k}: cannot read ({exc})") from None
         return Frame(positions=positions, cell=cell, image=image, step=int(self._steps[k]),
@@ -329,23 +337,68 @@ class H5MDReader:
         for k in range(len(self)):
             yield self.read(k)
 
+    def _select(self, dataset, frames: slice, atoms: np.ndarray | None) -> np.ndarray:
+        """A frame slice of a per-atom dataset for a sorted atom subset: only the chunks that
+        hold those atoms are read."""
+        if atoms is None:
+            return dataset[frames]
+        lo, hi = int(atoms[0]), int(atoms[-1]) + 1
+        if hi - lo <= 4 * len(atoms):  # nearly contiguous (one species): read the range
+            return dataset[frames, lo:hi][:, atoms - lo]
+        return dataset[frames, atoms]
+
     def read_block(self, frames: slice, atoms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (nf, na, 3) and cells (nf, 3, 3) of a frame slice and a sorted atom subset;
-        only the chunks that hold those atoms are read (ionscope's own, unwrapped files)."""
+        """Positions (nf, na, 3) as stored and cells (nf, 3, 3) of a frame slice and a sorted
+        atom subset."""
         try:
-            if atoms is None:
-                positions = self._position[frames]
-            else:
-                lo, hi = int(atoms[0]), int(atoms[-1]) + 1
-                if hi - lo <= 4 * len(atoms):  # nearly contiguous (one species): read the range
-                    positions = self._position[frames, lo:hi][:, atoms - lo]
-                else:
-                    positions = self._position[frames, atoms]
-            cells = np.stack([self._cell(e) for e in self._edges.value[frames]])
+            positions = self._select(self._position, frames, atoms)
+            cells = self.read_cells(frames)
+            self._check_species(frames)
         except OSError as exc:
             raise TrajectoryFormatError(f"{self.path}: frames {frames.start}–{frames.stop}: cannot "
                                         f"read ({exc})") from None
         return positions * self._scale if self._scale != 1.0 else positions, cells
+
+    def _check_species(self, frames: slice) -> None:
+        if self._species.fixed:
+            return
+        changed = np.flatnonzero((self._species.value[frames] != self._species0).any(axis=1))
+        if len(changed):
+            k = range(len(self))[frames][changed[0]]
+            raise TrajectoryFormatError(f"{self.path}: frame {k}: the species of the atoms differ "
+                                        f"from frame 0's (a changing particle set is not supported)")
+
+    def read_cells(self, frames: slice) -> np.ndarray:
+        """The cells (nf, 3, 3) of a frame slice."""
+        if self._edges.fixed:
+            return np.repeat(self._cell(self._edges.at(0))[None], len(range(len(self))[frames]), 0)
+        return np.stack([self._cell(e) for e in self._edges.value[frames]])
+
+    def read_images(self, frames: slice, atoms: np.ndarray | None) -> np.ndarray | None:
+        """Image flags (nf, na, 3) of a frame slice and a sorted atom subset (None without flags)."""
+        if self._image is None:
+            return None
+        if self._image.fixed:
+            image = self._image.at(0)
+            image = image if atoms is None else image[atoms]
+            return np.repeat(image[None], len(range(len(self))[frames]), 0).astype(np.int64)
+        try:
+            return np.asarray(self._select(self._image.value, frames, atoms), np.int64)
+        except OSError as exc:
+            raise TrajectoryFormatError(f"{self.path}: image flags of frames {frames.start}–"
+                                        f"{frames.stop}: cannot read ({exc})") from None
+
+    @property
+    def has_images(self) -> bool:
+        return self._image is not None
+
+    @cached_property
+    def box_fixed(self) -> bool:
+        """Whether every frame has the same cell (NVT)."""
+        if self._edges.fixed:
+            return True
+        edges = np.asarray(self._edges.value[:], float)
+        return bool(np.allclose(edges, edges[0], rtol=0, atol=1e-9))
 
     @property
     def steps(self) -> np.ndarray:

@@ -21,7 +21,7 @@ from .frame import Frame, TrajectoryFormatError
 from .h5md import H5MDReader, H5MDWriter, is_ionscope_h5md
 from .lammps_dump import READ_ERRORS, LammpsDumpReader, compression_opener
 from .species import species_indices
-from .unwrap import Unwrapper
+from .unwrap import Carry, ImageTracker, Unwrapper, tor_offsets
 
 _MAX_TIMESTEP_PS = 0.01
 
@@ -131,7 +131,7 @@ class Trajectory:
         wanted = range(*slice(start, stop, step).indices(len(self)))
         if len(wanted) == 0:
             return
-        if isinstance(self.reader, H5MDReader) and self.reader.unwrapped:
+        if isinstance(self.reader, H5MDReader) and (self.reader.unwrapped or self.reader.has_images):
             yield from self._h5md_chunks(wanted, chunk_frames, atoms, dtype)
             return
         unwrap = Unwrapper()
@@ -153,13 +153,25 @@ class Trajectory:
             yield self._chunk(pos, cells, idx, steps, times, dtype)
 
     def _h5md_chunks(self, wanted: range, chunk_frames: int, atoms, dtype) -> Iterator[Chunk]:
+        """Blocks read straight from an H5MD file; positions made continuous from the image
+        flags (:func:`~ionscope.io.unwrap.tor_offsets`), or stored continuous (earlier layout)."""
         reader: H5MDReader = self.reader
         atom_sel = None if atoms is None else np.sort(np.asarray(atoms))
+        carry, summed_to = None, wanted.start
         for first in range(0, len(wanted), chunk_frames):
             block = wanted[first:first + chunk_frames]
             sl = slice(block.start, block[-1] + 1, block.step)
             positions, cells = reader.read_block(sl, atom_sel)
             self._check_finite(positions, cells, block.start)
+            if reader.unwrapped:
+                pass
+            elif reader.box_fixed:   # o = n·H
+                positions = positions + np.einsum("fai,fij->faj", reader.read_images(sl, atom_sel), cells)
+            else:                    # the TOR sum needs every frame's flags and cell
+                offsets, carry = self._summed_offsets(range(summed_to, block[-1] + 1), block,
+                                                      atom_sel, carry)
+                positions = positions + offsets
+                summed_to = block[-1] + 1
             if atoms is not None and not np.array_equal(atom_sel, atoms):
                 positions = positions[:, np.searchsorted(atom_sel, atoms)]
             times = None
@@ -169,6 +181,17 @@ class Trajectory:
                 times = np.asarray(block) * self.frame_interval
             yield Chunk(np.asarray(positions, dtype), np.asarray(cells), np.asarray(block),
                         reader.steps[sl], times)
+
+    def _summed_offsets(self, frames: range, keep: range, atoms, carry: Carry | None,
+                        span: int = 4096) -> tuple[np.ndarray, Carry]:
+        """TOR offsets over consecutive ``frames`` (in spans, to bound memory), kept at ``keep``."""
+        kept = []
+        for lo in range(frames.start, frames.stop, span):
+            hi = min(lo + span, frames.stop)
+            offsets, carry = tor_offsets(self.reader.read_images(slice(lo, hi), atoms),
+                                         self.reader.read_cells(slice(lo, hi)), carry)
+            kept.append(offsets[[k - lo for k in keep if lo <= k < hi]])
+        return np.concatenate(kept), carry
 
     @staticmethod
     def _chunk(pos, cells, idx, steps, times, dtype) -> Chunk:
@@ -198,7 +221,7 @@ class Trajectory:
     # --------------------------------------------------------------- conversion
     def to_h5md(self, path: str | os.PathLike, precision: str = "float64",
                 chunk_frames: int = 256, progress: bool = False, force: bool = False) -> Path:
-        """Write unwrapped positions and boxes to an H5MD file (atomically).
+        """Write the frames to an H5MD file (atomically): positions with image flags, and boxes.
 
         Never over the trajectory itself or a directory; over another existing file only if it
         is an ionscope H5MD file, or with ``force=True``.
@@ -219,10 +242,17 @@ class Trajectory:
         with H5MDWriter(path, self.symbols, precision=precision,
                         attributes={"provenance": record}) as writer, \
                 tqdm(total=len(self), disable=None if progress else True, desc="convert", unit="frame") as bar:
-            for chunk in self.iter_chunks(chunk_frames=chunk_frames):
-                times = chunk.times if chunk.times is not None else np.full(len(chunk.frames), np.nan)
-                writer.append(chunk.positions, chunk.cells, chunk.steps, times)
-                bar.update(len(chunk.frames))
+            images = ImageTracker()
+            block: list[tuple] = []
+            for k in range(len(self)):
+                frame = self[k]
+                wrapped, image = images(frame)
+                block.append((wrapped, frame.cell, k if frame.step is None else frame.step,
+                              np.nan if frame.time is None else frame.time, image))
+                if len(block) == chunk_frames or k == len(self) - 1:
+                    writer.append(*(np.asarray(column) for column in zip(*block)))
+                    bar.update(len(block))
+                    block = []
         return Path(path)
 
 

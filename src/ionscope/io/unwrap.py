@@ -9,43 +9,83 @@ Bullerjahn, von Bülow & Hummer, J. Chem. Phys. 153, 024116 (2020)):
 
 where w are wrapped positions, H the cell (rows = box vectors) and Δn the change of the image
 flags; without image flags Δn is the minimum-image correction −round(H⁻¹Δw), which assumes no
-atom moves more than half a box length between frames.
+atom moves more than half a box length between frames. Equivalently u(t) = w(t) + o(t) with the
+offset o(t) = o(t−1) + Δn(t)·H(t), o(0) = n(0)·H(0): what :func:`tor_offsets` sums for a block of
+frames at once. Under a fixed box o(t) = n(t)·H.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .frame import Frame
 
 
-class Unwrapper:
-    """Turns a stream of frames into time-continuous positions, one frame at a time."""
+class ImageTracker:
+    """Wrapped positions and integer image flags of a stream of frames: the source's flags, the
+    split of unwrapped coordinates, or flags counted from minimum-image steps."""
 
     def __init__(self) -> None:
         self._wrapped: np.ndarray | None = None
         self._image: np.ndarray | None = None
-        self._unwrapped: np.ndarray | None = None
+
+    def __call__(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        cell = np.asarray(frame.cell, float)
+        if frame.unwrapped:
+            wrapped, image = images_from_unwrapped(np.asarray(frame.positions, float), cell,
+                                                   np.asarray(frame.origin, float))
+        elif frame.image is not None:
+            wrapped, image = np.asarray(frame.positions, float), np.asarray(frame.image, np.int64)
+        else:
+            wrapped = np.asarray(frame.positions, float)
+            if self._wrapped is None:
+                image = np.zeros(wrapped.shape, np.int64)
+            else:
+                frac = (wrapped - self._wrapped) @ np.linalg.inv(cell)
+                image = self._image - np.round(frac).astype(np.int64)
+        self._wrapped, self._image = wrapped, image
+        return wrapped, image
+
+
+@dataclass
+class Carry:
+    """Where the TOR sum of :func:`tor_offsets` stands after a block: image flags and offsets
+    (na, 3) of its last frame."""
+
+    image: np.ndarray
+    offset: np.ndarray
+
+
+def tor_offsets(image: np.ndarray, cells: np.ndarray,
+                carry: Carry | None = None) -> tuple[np.ndarray, Carry]:
+    """The offsets o (nf, na, 3) that make wrapped positions w of consecutive frames
+    time-continuous, u = w + o, summed as o(t) = o(t−1) + Δn(t)·H(t) from ``carry`` (the previous
+    block's last frame), or from o = n·H at the first frame when there is none."""
+    image = np.asarray(image, np.int64)
+    if carry is None:
+        steps, start = np.concatenate([image[:1], np.diff(image, axis=0)]), 0.0
+    else:
+        steps, start = np.diff(image, axis=0, prepend=carry.image[None]), carry.offset
+    offset = start + np.cumsum(np.einsum("fai,fij->faj", steps, np.asarray(cells, float)), axis=0)
+    return offset, Carry(image[-1], offset[-1])
+
+
+class Unwrapper:
+    """Turns a stream of frames into time-continuous positions, one frame at a time."""
+
+    def __init__(self) -> None:
+        self._images = ImageTracker()
+        self._carry: Carry | None = None
 
     def __call__(self, frame: Frame) -> np.ndarray:
-        if frame.unwrapped:
-            self._unwrapped = np.array(frame.positions, dtype=float)
-            return self._unwrapped
-        cell = np.asarray(frame.cell, float)
-        wrapped = np.asarray(frame.positions, float)
-        image = None if frame.image is None else np.asarray(frame.image, float)
-        if self._unwrapped is None:
-            unwrapped = wrapped + (image @ cell if image is not None else 0.0)
-        else:
-            delta = wrapped - self._wrapped
-            if image is not None and self._image is not None:
-                delta = delta + (image - self._image) @ cell
-            else:
-                frac = delta @ np.linalg.inv(cell)
-                delta = (frac - np.round(frac)) @ cell
-            unwrapped = self._unwrapped + delta
-        self._wrapped, self._image, self._unwrapped = wrapped, image, unwrapped
-        return unwrapped
+        if frame.unwrapped:         # already continuous (ionscope's earlier, unwrapped H5MD layout)
+            return np.array(frame.positions, dtype=float)
+        wrapped, image = self._images(frame)
+        offset, self._carry = tor_offsets(image[None], np.asarray(frame.cell, float)[None],
+                                          self._carry)
+        return wrapped + offset[0]
 
 
 def images_from_unwrapped(positions: np.ndarray, cell: np.ndarray,
