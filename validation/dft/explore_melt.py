@@ -6,6 +6,7 @@ and quenched on nnsnap with the validation study's temperatures (1500 K for 50 p
     python validation/dft/explore_melt.py runs/melt64-npt --npt --seed 8  # at 1 bar, as the study
     python validation/dft/explore_melt.py runs/melt64-v144 --volume 1.44 --seed 9 --t-low 900
                                             # at the volume of the study's 768-atom NPT melt
+    python validation/dft/explore_melt.py --analyse runs/validation/glass/prepare   # the study's
 
 Frames are read from LAMMPS's own dump (wrapped positions and the box of each frame), which is
 each frame's exact geometry under NPT too, and are what `ionscope dft label` should label.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import freud
 import numpy as np
 
 from ionscope.analysis.structure.speciation import classify_units
@@ -39,27 +41,52 @@ def main(out: Path, npt: bool, seed: int, potential_name: str, volume: float, t_
     cell.set_cell(cell.cell * volume ** (1 / 3), scale_atoms=True)
     prepare_stage(out, Stage(segments, timestep_fs=2.0, seed=seed, dump_every_ps=2.0), potential, cell)
     run_stage(out, mpi_ranks=1)
+    analyse(out, potential)
+
+
+def void_fraction(atoms, probe_radius: float = 3.0, n_probes: int = 20000, seed: int = 0) -> float:
+    """The share of random points of the cell farther than ``probe_radius`` from every atom:
+    cavities in a liquid that the barostat has expanded (freud's periodic neighbour query)."""
+    box = freud.box.Box.from_matrix(atoms.cell.array.T)
+    probes = box.wrap(np.random.default_rng(seed).random((n_probes, 3)) @ atoms.cell.array)
+    query = freud.locality.AABBQuery(box, box.wrap(atoms.positions))
+    distance = np.full(n_probes, np.inf)
+    bonds = query.query(probes, {"r_max": probe_radius}).toNeighborList()
+    distance[np.unique(bonds.query_point_indices)] = 0.0
+    return float(np.mean(np.isinf(distance)))
+
+
+def analyse(out: Path, potential, trust: float = 0.6) -> None:
+    """``melt.csv``: every dumped frame's density, cavities, committee deviation (the largest
+    over atoms, and the share of atoms beyond the trust level) and units."""
     traj = open_trajectory(out / "dump.lammpstrj", type_map=potential.species, md_timestep=0.002)
     frames = [traj.atoms(k) for k in range(len(traj))]
-    deviation = force_deviation(committee_forces(committee_members(potential), frames))["max_devi_f"]
+    deviation = force_deviation(committee_forces(committee_members(potential), frames))
+    untrusted = (deviation["per_atom_devi_f"] > trust).mean(axis=1)
     units = [classify_units(a)["p_fraction"] for a in frames]
     density = np.array([a.get_masses().sum() / a.get_volume() * AMU_PER_A3_IN_G_CM3 for a in frames])
-    write_csv(out / "melt.csv", ["time_ps", "density_g_cm3", "max_devi_f_eV_A", "PS4", "P2S7", "P2S6",
-                                 "other"],
-              [traj.times(), density, deviation, *(np.array([u[k] for u in units])
-                                                   for k in ("PS4", "P2S7", "P2S6", "other"))])
-    for t, rho, d, u in zip(traj.times(), density, deviation, units):
-        print(f"{t:6.0f} ps  {rho:5.2f} g/cm³  max deviation {d:5.2f} eV/Å  PS4 {u['PS4']:.2f}  "
-              f"other {u['other']:.2f}")
+    voids = np.array([void_fraction(a) for a in frames])
+    write_csv(out / "melt.csv", ["time_ps", "density_g_cm3", "void_fraction_3A", "max_devi_f_eV_A",
+                                 f"untrusted_fraction_{trust}", "PS4", "P2S7", "P2S6", "other"],
+              [traj.times(), density, voids, deviation["max_devi_f"], untrusted,
+               *(np.array([u[k] for u in units]) for k in ("PS4", "P2S7", "P2S6", "other"))])
+    for t, rho, v, d, u in zip(traj.times(), density, voids, deviation["max_devi_f"], units):
+        print(f"{t:6.0f} ps  {rho:5.2f} g/cm³  voids {v:.3f}  max deviation {d:5.2f} eV/Å  "
+              f"PS4 {u['PS4']:.2f}  other {u['other']:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--analyse", action="store_true",
+                        help="only analyse the dump of a finished run in OUT (e.g. a study's quench)")
     parser.add_argument("--npt", action="store_true", help="at 1 bar (the study's protocol)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--potential", default="nnsnap")
     parser.add_argument("--volume", type=float, default=1.0, help="the cell's volume over the crystal's")
     parser.add_argument("--t-low", type=float, default=500.0, help="where the quench ends (K)")
     args = parser.parse_args()
-    main(args.out, args.npt, args.seed, args.potential, args.volume, args.t_low)
+    if args.analyse:
+        analyse(args.out, bundled_potential(args.potential))
+    else:
+        main(args.out, args.npt, args.seed, args.potential, args.volume, args.t_low)
