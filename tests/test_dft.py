@@ -14,7 +14,9 @@ from ase.units import Bohr, Hartree
 from ionscope.dft import CP2KSettings, curate, d3_terms, get_preset, label_frames
 from ionscope.dft.compare import level_evidence
 from ionscope.dft.cp2k import run_single_point
+from ionscope.dft.settings import SCF_FALLBACK_SMEARING_K
 from ionscope.io import open_trajectory
+from ionscope.io.deepmd_npy import load_system
 
 needs_cp2k = pytest.mark.skipif(shutil.which("cp2k.popt") is None,
                                 reason="CP2K not installed (apt-get install cp2k)")
@@ -114,7 +116,9 @@ def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
 
 @needs_cp2k
 def test_failed_frames_are_reported_and_never_stored(tmp_path):
-    unconverged = TINY.model_copy(update={"max_scf": 2, "max_outer_scf": 1, "eps_scf": 1e-9})
+    # smearing on already: no fallback is left for the SCF
+    unconverged = TINY.model_copy(update={"max_scf": 2, "max_outer_scf": 1, "eps_scf": 1e-9,
+                                          "smearing_K": 300.0})
     report = label_frames([li2s(0.1)], tmp_path / "bad", unconverged, progress=False)
     assert report.labelled == [] and "SCF did not converge" in report.failed[0]
     assert not (tmp_path / "bad" / "set.000").exists()
@@ -129,6 +133,27 @@ def test_failed_frames_are_reported_and_never_stored(tmp_path):
     assert "timed out" in timed_out.failed[0]
     meta = json.loads((tmp_path / "slow" / "labels.json").read_text())
     assert meta["frames"] == [] and "timed out" in meta["failed"][0]["reason"]
+
+
+@needs_cp2k
+def test_an_scf_that_fails_with_integer_occupations_is_solved_with_smearing(tmp_path):
+    """A frame whose SCF does not converge with integer occupations (here cut at 2 steps) is
+    solved again with 300 K Fermi-Dirac smearing, recorded with its label; on an insulator
+    (Li2S, a gap of eV) that is the same label."""
+    atoms = li2s(0.1, seed=4)
+    cut = TINY.model_copy(update={"max_scf": 2, "max_outer_scf": 1})
+    report = label_frames([atoms], tmp_path / "cut", cut, progress=False)
+    assert report.labelled == [0] and not report.failed
+    meta = json.loads((tmp_path / "cut" / "labels.json").read_text())
+    assert meta["frames"][0]["smearing_K"] == SCF_FALLBACK_SMEARING_K
+    assert "SMEAR ON" in (tmp_path / "cut" / "work" / "frame-00000" / "cp2k.inp").read_text()
+    smeared = load_system(tmp_path / "cut")
+    plain = run_single_point(tmp_path / "plain", atoms.get_chemical_symbols(), atoms.positions,
+                             atoms.cell.array, TINY)
+    assert plain.smearing_K == 0.0
+    assert abs(smeared["energy"][0] - plain.energy) / len(atoms) < 1e-4          # eV/atom
+    np.testing.assert_allclose(smeared["force"][0].reshape(-1, 3), plain.forces, atol=2e-3)
+    np.testing.assert_allclose(smeared["virial"][0].reshape(3, 3), plain.virial, atol=2e-2)
 
 
 S_FRAME0_WFN = Path(__file__).parent / "data" / "S-frame0-pbe.wfn"
@@ -228,6 +253,9 @@ def test_cli_labels_a_volume_series_and_reports_failures(tmp_path, capsys):
     assert main(["dft", "label", str(tmp_path / "li2s.extxyz"), "--out", str(tmp_path / "x"),
                  "--volumes", "0.9,-1"]) == 2
     assert "volume factors must be positive" in capsys.readouterr().err
+    assert main(["dft", "label", str(tmp_path / "li2s.extxyz"), "--out", str(tmp_path / "x"),
+                 "--smearing", "-300"]) == 2
+    assert "--smearing -300: expected an electronic temperature in K" in capsys.readouterr().err
 
 
 def test_level_evidence_reads_frames_of_every_set(tmp_path):

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     label.add_argument("--preset", default="lips-pbe-d3", choices=sorted(PRESETS),
                        help="CP2K settings (default lips-pbe-d3, the papers' level)")
     label.add_argument("--cutoff", type=float, help="override the plane-wave cutoff (Ry)")
+    label.add_argument("--smearing", type=float, metavar="K",
+                       help="Fermi-Dirac electronic temperature (K) from the start, with up to "
+                            "100 SCF steps, for liquid or metallic frames (a frame whose SCF fails "
+                            "without it is retried at 300 K anyway)")
     label.add_argument("--mpi", type=positive_int, default=1, help="MPI ranks per frame")
     label.add_argument("--workdir", type=Path, help="where CP2K runs (default OUT/work; may be "
                        "deleted once the system is written)")
@@ -77,6 +81,11 @@ def _label(args: argparse.Namespace) -> int:
     if args.cutoff is not None:
         settings = settings.model_copy(update={"cutoff": args.cutoff,
                                                "name": f"{settings.name}@{args.cutoff:g}Ry"})
+    if args.smearing is not None:
+        if not args.smearing >= 0:
+            raise ValueError(f"--smearing {args.smearing:g}: expected an electronic temperature in K")
+        settings = settings.model_copy(update={"smearing_K": args.smearing,
+                                               "max_scf": max(settings.max_scf, 100)})
     trajectory = open_from_args(args)
     try:
         selected = range(trajectory.n_frames)[slice(*(int(p) if p else None

@@ -40,6 +40,7 @@ class SinglePoint:
     virial: np.ndarray       # (3, 3) eV, dpdata sign convention
     scf_steps: int
     seconds: float
+    smearing_K: float = 0.0  # Fermi-Dirac electronic temperature of the run (0: integer occupations)
 
     def stress_gpa(self, cell: np.ndarray) -> np.ndarray:
         """The stress tensor (GPa, positive = the cell wants to expand) back from the virial."""
@@ -75,7 +76,14 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
                        for s, (x, y, z) in zip(symbols, np.asarray(positions, float)))
     vec = "\n".join(f"      {name} {a:.10f} {b:.10f} {c:.10f}"
                     for name, (a, b, c) in zip("ABC", cell))
-    if grid == (1, 1, 1):       # Γ only: orbital transformation, as the stored data
+    if settings.smearing_K:     # fractional occupations: diagonalisation, gentler mixing
+        solver = f"""
+      ADDED_MOS {added_mos(symbols, settings)}
+      &SMEAR ON
+        METHOD FERMI_DIRAC
+        ELECTRONIC_TEMPERATURE [K] {settings.smearing_K:g}
+      &END SMEAR{_diagonalisation(0.2)}"""
+    elif grid == (1, 1, 1):     # Γ only: orbital transformation, as the stored data
         solver = f"""
       &OT
         MINIMIZER DIIS
@@ -85,17 +93,10 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
         EPS_SCF {settings.eps_scf:g}
         MAX_SCF {settings.max_outer_scf}
       &END OUTER_SCF"""
-        kpoints = ""
     else:                       # k-points need diagonalisation (OT is Γ only)
-        solver = """
-      &DIAGONALIZATION
-        ALGORITHM STANDARD
-      &END DIAGONALIZATION
-      &MIXING
-        METHOD BROYDEN_MIXING
-        ALPHA 0.4
-        NBROYDEN 8
-      &END MIXING"""
+        solver = _diagonalisation(0.4)
+    kpoints = ""
+    if grid != (1, 1, 1):
         points = "".join(f"\n      KPOINT {k[0]:.10f} {k[1]:.10f} {k[2]:.10f} {w}"
                          for k, w in gamma_centred_kpoints(grid))
         kpoints = f"""
@@ -154,6 +155,27 @@ def render_input(symbols, positions, cell, settings: CP2KSettings, project: str 
   &END PRINT
 &END FORCE_EVAL
 """
+
+
+def _diagonalisation(alpha: float) -> str:
+    return f"""
+      &DIAGONALIZATION
+        ALGORITHM STANDARD
+      &END DIAGONALIZATION
+      &MIXING
+        METHOD BROYDEN_MIXING
+        ALPHA {alpha:g}
+        NBROYDEN 8
+      &END MIXING"""
+
+
+def added_mos(symbols, settings: CP2KSettings) -> int:
+    """Empty orbitals for Fermi-Dirac smearing: a quarter of the occupied ones (at least 20),
+    from the valence charges of the GTH pseudopotentials (``GTH-PBE-q5``: 5 electrons)."""
+    charge = {el: int(re.search(r"q(\d+)", name).group(1))
+              for el, name in settings.pseudopotential.items()}
+    occupied = sum(charge[s] for s in symbols) // 2
+    return max(20, occupied // 4)
 
 
 def gamma_centred_kpoints(grid) -> list[tuple[np.ndarray, int]]:
@@ -286,7 +308,9 @@ def run_single_point(workdir: str | os.PathLike, symbols, positions, cell,
         except BaseException:  # Ctrl-C: no CP2K rank outlives its caller
             _kill_group(process)
             raise
-    return parse_output(workdir / "cp2k.out", len(positions), cell)
+    label = parse_output(workdir / "cp2k.out", len(positions), cell)
+    label.smearing_K = settings.smearing_K
+    return label
 
 
 def _kill_group(process: subprocess.Popen) -> None:

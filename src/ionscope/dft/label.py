@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 from ..provenance import atomic_path, provenance, write_json
 from .cp2k import (CP2KError, SinglePoint, cp2k_command, parse_output, render_input, restart_file,
                    run_single_point)
-from .settings import GAMMA_ONLY_MIN_WIDTH, CP2KSettings, cell_widths
+from .settings import (GAMMA_ONLY_MIN_WIDTH, LATER_FIELDS, SCF_FALLBACK_SMEARING_K, CP2KSettings,
+                       cell_widths)
 
 TYPE_MAP = ("Li", "P", "S")
 
@@ -46,9 +47,9 @@ class LabelReport:
 def frame_key(atoms: Atoms, settings: CP2KSettings) -> str:
     """SHA-256 of a frame's species, positions, cell and the settings: a stored label is reused
     only when all of them are unchanged."""
-    # Γ-only settings hash as before supercell_width existed, so committed labels stay reusable
-    exclude = {"supercell_width"} if not settings.supercell_width else None
-    digest = hashlib.sha256(settings.model_dump_json(exclude=exclude).encode())
+    # settings at the values of fields added later hash as before, so committed labels stay reusable
+    exclude = {name for name, value in LATER_FIELDS.items() if getattr(settings, name) == value}
+    digest = hashlib.sha256(settings.model_dump_json(exclude=exclude or None).encode())
     digest.update(" ".join(atoms.get_chemical_symbols()).encode())
     digest.update(np.ascontiguousarray(atoms.positions, float).tobytes())
     digest.update(np.ascontiguousarray(atoms.cell.array, float).tobytes())
@@ -72,7 +73,8 @@ def _stored_labels(out_dir: Path) -> dict[str, SinglePoint]:
     return {row["key"]: SinglePoint(energy=float(data["energy"][j]),
                                     forces=data["force"][j].reshape(-1, 3).astype(float),
                                     virial=data["virial"][j].reshape(3, 3).astype(float),
-                                    scf_steps=row["scf_steps"], seconds=row["seconds"])
+                                    scf_steps=row["scf_steps"], seconds=row["seconds"],
+                                    smearing_K=row.get("smearing_K", 0.0))
             for j, row in enumerate(rows) if "key" in row}
 
 
@@ -84,13 +86,14 @@ def _load_label(directory: Path, key: str) -> SinglePoint | None:
     if str(data["key"]) != key:
         return None
     return SinglePoint(energy=float(data["energy"]), forces=data["forces"], virial=data["virial"],
-                       scf_steps=int(data["scf_steps"]), seconds=float(data["seconds"]))
+                       scf_steps=int(data["scf_steps"]), seconds=float(data["seconds"]),
+                       smearing_K=float(data["smearing_K"]) if "smearing_K" in data else 0.0)
 
 
 def _save_label(directory: Path, key: str, label: SinglePoint) -> None:
     with atomic_path(directory / "label.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, key=key, energy=label.energy, forces=label.forces, virial=label.virial,
-                 scf_steps=label.scf_steps, seconds=label.seconds)
+                 scf_steps=label.scf_steps, seconds=label.seconds, smearing_K=label.smearing_K)
 
 
 def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: CP2KSettings,
@@ -154,7 +157,8 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
                         "kpoint_grid_frame_0": grid},
             level_of_theory=settings.level_of_theory, program=f"CP2K ({cp2k_command()[0]})",
             frames=[{"index": i, "key": keys[i], "source": (sources[i] if sources else None),
-                     "scf_steps": labels[i].scf_steps, "seconds": labels[i].seconds}
+                     "scf_steps": labels[i].scf_steps, "seconds": labels[i].seconds,
+                     "smearing_K": labels[i].smearing_K}
                     for i in report.labelled],
             failed=[{"index": i, "reason": r} for i, r in sorted(report.failed.items())],
             units={"energy": "eV", "force": "eV/A", "virial": "eV (stress x volume, + = expand)",
@@ -174,7 +178,9 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
 def _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, report, progress,
               publish, guess_wfn=None):
     """Frames one after the other, each from its predecessor's wavefunction when there is one;
-    a frame whose restarted SCF fails is retried once from the atomic guess."""
+    a frame whose restarted SCF fails is retried once from the atomic guess, and one whose SCF
+    still does not converge with integer occupations, with Fermi-Dirac smearing
+    (``SCF_FALLBACK_SMEARING_K``) from where it stopped."""
     bar = tqdm(todo, desc=f"CP2K {settings.level_of_theory}", unit="frame", disable=not progress)
     for i in bar:
         directory = _frame_dir(workdir, i)
@@ -191,12 +197,29 @@ def _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, repor
                     raise
                 label = run_single_point(directory, *args, mpi=mpi, timeout=timeout)
         except CP2KError as exc:
-            report.failed[i] = str(exc)
-            continue
+            try:
+                label = _smeared_retry(directory, args, mpi, timeout, exc)
+            except CP2KError as final:
+                report.failed[i] = str(final)
+                continue
         _save_label(directory, keys[i], label)
         labels[i] = label
         publish()
         bar.set_postfix(scf=label.scf_steps, s=f"{label.seconds:.0f}")
+
+
+def _smeared_retry(directory: Path, args: tuple, mpi: int, timeout: float | None,
+                   exc: CP2KError) -> SinglePoint:
+    """The frame of ``args`` (symbols, positions, cell, settings) again with Fermi-Dirac
+    smearing, from the wavefunction where its SCF stopped; ``exc`` again when that does not
+    apply (a crash or a timeout, or smearing on already)."""
+    *frame, settings = args
+    if settings.smearing_K or "SCF did not converge" not in str(exc):
+        raise exc
+    smeared = settings.model_copy(update={"smearing_K": SCF_FALLBACK_SMEARING_K,
+                                          "max_scf": max(settings.max_scf, 100)})
+    return run_single_point(directory, *frame, smeared, mpi=mpi, timeout=timeout,
+                            restart_wfn=restart_file(directory))
 
 
 def _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report):

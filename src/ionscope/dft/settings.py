@@ -33,6 +33,9 @@ class CP2KSettings(BaseModel):
     max_scf: int = Field(50, gt=0, description="inner OT steps per outer SCF cycle")
     max_outer_scf: int = Field(10, gt=0)
     eps_default: float = 1e-12
+    smearing_K: float = Field(0.0, ge=0, description=(
+        "Fermi-Dirac electronic temperature (K), solved by diagonalisation; 0 = integer "
+        "occupations, as the stored data (see SCF_FALLBACK_SMEARING_K)"))
     supercell_width: float = Field(0.0, ge=0, description=(
         "k-point sampling (Å): a Γ-centred grid equivalent to Γ-only in a supercell at least this "
         "wide in every direction; 0 = Γ only, as the stored data (see kpoint_grid)"))
@@ -67,6 +70,16 @@ def cell_widths(cell) -> np.ndarray:
     return np.array([volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
                      for i in range(3)])
 
+
+SCF_FALLBACK_SMEARING_K = 300.0
+"""K: a frame whose SCF does not converge with integer occupations (a liquid frame with states at
+the Fermi level: the occupations slosh, 0.1 eV a step, whatever the mixing) is solved again with
+this Fermi-Dirac smearing (Mermin, Phys. Rev. 137, A1441 (1965)); at kT = 26 meV it changes
+nothing where there is a gap, and the frame's label records it."""
+
+LATER_FIELDS = {"supercell_width": 0.0, "smearing_K": 0.0}
+"""Settings added after labels were committed, with the value that leaves those labels' hash
+unchanged."""
 
 GAMMA_ONLY_MIN_WIDTH = 10.0
 """Å: labelling a narrower cell at Γ only warns (at 6-8 Å the forces are 40-100 meV/Å off)."""
