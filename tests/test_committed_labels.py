@@ -15,6 +15,7 @@ from ionscope.potential.dataset import find_systems
 ROOT = Path(__file__).parents[1]
 LABELS = [*find_systems(ROOT / "src" / "ionscope" / "data" / "dft"),
           *find_systems(ROOT / "validation" / "dft" / "loop1-labels"),
+          *find_systems(ROOT / "validation" / "dft" / "melt-labels"),
           *[s for s in (ROOT / "validation" / "dft" / "learn-labels").glob("*/")
             if (s / "type.raw").exists()]]
 

@@ -166,7 +166,9 @@ class Trajectory:
             if reader.unwrapped:
                 pass
             elif reader.box_fixed:   # o = n·H
-                positions = positions + np.einsum("fai,fij->faj", reader.read_images(sl, atom_sel), cells)
+                image = reader.read_images(sl, atom_sel)
+                if image.any():
+                    positions = positions + np.einsum("fai,fij->faj", image, cells)
             else:                    # the TOR sum needs every frame's flags and cell
                 offsets, carry = self._summed_offsets(range(summed_to, block[-1] + 1), block,
                                                       atom_sel, carry)
