@@ -508,7 +508,13 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
                                dump_every_ps=1.0, restart_every_ps=0.5), bundled_potential("pod-fast"),
                       atoms)
         dirs.append(d)
-    threading.Timer(6.0, _thread.interrupt_main).start()
+    def interrupt_once_both_run():   # not on a timer: under load Dask may still be starting
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(list(d.glob("restart.*")) for d in dirs):
+            time.sleep(0.1)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_both_run, daemon=True).start()
     started = time.monotonic()
     with pytest.raises((KeyboardInterrupt, Interrupted)):
         DaskExecutor(workers=2).run_stages(dirs, [1, 1])

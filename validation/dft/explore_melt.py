@@ -24,7 +24,7 @@ from ionscope.analysis.structure.speciation import classify_units
 from ionscope.io import open_trajectory
 from ionscope.io.tables import write_csv
 from ionscope.md import Stage, prepare_stage, protocols, run_stage
-from ionscope.potential import bundled_potential
+from ionscope.potential import resolve_potential
 from ionscope.potential.bundled import committee_members
 from ionscope.potential.ensemble import force_deviation
 from ionscope.potential.lammps_eval import committee_forces
@@ -34,7 +34,7 @@ AMU_PER_A3_IN_G_CM3 = 1.66053906660
 
 
 def main(out: Path, npt: bool, seed: int, potential_name: str, volume: float, t_low: float) -> None:
-    potential = bundled_potential(potential_name)
+    potential = resolve_potential(potential_name)
     segments = protocols.melt_quench(T_high=1500, hold_ps=50, cool_rate=10, T_low=t_low, relax_ps=10,
                                      ensemble="npt" if npt else "nvt")
     cell = crystal_supercell("beta-Li3PS4", target_atoms=64)
@@ -82,11 +82,11 @@ if __name__ == "__main__":
                         help="only analyse the dump of a finished run in OUT (e.g. a study's quench)")
     parser.add_argument("--npt", action="store_true", help="at 1 bar (the study's protocol)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--potential", default="nnsnap")
+    parser.add_argument("--potential", default="nnsnap", help="a bundled name or a fitted model's folder")
     parser.add_argument("--volume", type=float, default=1.0, help="the cell's volume over the crystal's")
     parser.add_argument("--t-low", type=float, default=500.0, help="where the quench ends (K)")
     args = parser.parse_args()
     if args.analyse:
-        analyse(args.out, bundled_potential(args.potential))
+        analyse(args.out, resolve_potential(args.potential))
     else:
         main(args.out, args.npt, args.seed, args.potential, args.volume, args.t_low)
