@@ -491,7 +491,6 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
     """Ctrl-C (or SIGTERM, which the CLI turns into it) reaches only the main thread: the LAMMPS
     runs in Dask's worker threads must stop too, leaving resumable stages."""
     pytest.importorskip("distributed")
-    import _thread
     import threading
 
     from ionscope.md import Stage, prepare_stage, protocols
@@ -512,7 +511,7 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not all(list(d.glob("restart.*")) for d in dirs):
             time.sleep(0.1)
-        _thread.interrupt_main()
+        os.kill(os.getpid(), signal.SIGINT)   # a real Ctrl-C: it wakes a main thread blocked in a wait
 
     threading.Thread(target=interrupt_once_both_run, daemon=True).start()
     started = time.monotonic()
