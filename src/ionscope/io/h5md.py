@@ -109,11 +109,11 @@ class H5MDWriter:
         continuous positions stay continuous)."""
         positions = np.asarray(positions)
         image = np.zeros(positions.shape, np.int32) if image is None else image
+        steps, times = np.asarray(list(steps)), np.asarray(list(times), dtype=float)
         nf = len(positions)
         for group, values in ((self._position, positions), (self._image, np.asarray(image)),
                               (self._edges, np.asarray(cells))):
-            for key, data in (("value", values), ("step", np.asarray(list(steps))),
-                              ("time", np.asarray(list(times), dtype=float))):
+            for key, data in (("value", values), ("step", steps), ("time", times)):
                 dset = group[key]
                 dset.resize(self._n + nf, axis=0)
                 dset[self._n:self._n + nf] = data

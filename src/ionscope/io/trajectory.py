@@ -163,7 +163,7 @@ class Trajectory:
             sl = slice(block.start, block[-1] + 1, block.step)
             positions, cells = reader.read_block(sl, atom_sel)
             self._check_finite(positions, cells, block.start)
-            if reader.unwrapped:
+            if reader.unwrapped:     # the earlier layout: stored continuous
                 pass
             elif reader.box_fixed:   # o = n·H
                 image = reader.read_images(sl, atom_sel)
