@@ -196,3 +196,47 @@ def test_an_interrupted_training_resumes_to_the_same_network(tmp_path, shared_da
     assert messages[0] == f"resumed from {checkpoint} at epoch 10" and len(info["loss"]) == 15
     for a, b in zip(resumed.weights[0] + resumed.biases[1], whole.weights[0] + whole.biases[1]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_fit_beside_d3_runs_it_in_lammps_as_the_analytic_d3(tmp_path, shared_data):
+    """``NeuralSnap(dispersion=rc)``: the network is fitted to the labels minus D3(0) to rc, and
+    the saved potential runs that D3 beside it (``hybrid/overlay … dispersion/d3``). LAMMPS' D3
+    term equals the dftd3 library's at the same cutoff (energy, forces, virial), and the whole
+    potential is the network alone plus that term."""
+    pytest.importorskip("dftd3")
+    from ionscope.dft import d3_terms
+    from ionscope.potential import resolve_potential
+    from ionscope.potential.lammps_eval import pair_terms
+    from ionscope.potential.model import (Potential, d3_pair_style, mliap_potential,
+                                          potential_from_dict)
+    from ionscope.potential.neural import train_neural
+
+    data = tmp_path / "data"
+    data.mkdir()
+    system = data / "Li7PS6"
+    system.symlink_to(shared_data / "lips-dft" / "Li7PS6")
+    train_neural(data, tmp_path / "nn", NeuralSnap(hidden=(4,), dispersion=6.0), stride=200,
+                 epochs=3, members=1)
+    model = resolve_potential(tmp_path / "nn")
+    assert model.dispersion == 6.0 and potential_from_dict(model.as_dict()) == model
+    assert model.lammps_lines(["Li", "P", "S"])[0].endswith("dispersion/d3 ZERO pbe 6 6")
+    network = mliap_potential(tmp_path / "nn" / "model.mliap.model",
+                              tmp_path / "nn" / "model.mliap.descriptor")
+    assert network.dispersion == 0 and network.sha256 != model.sha256
+
+    frames = [(str(system), [0, 400])]
+    d3 = pair_terms(Potential("d3", d3_pair_style(6.0), ["Li", "P", "S"]), frames)
+    whole, alone = pair_terms(model, frames), pair_terms(network, frames)
+    raw = load_system(system)
+    symbols = [raw["type_map"][t] for t in raw["types"]]
+    for k in (0, 400):
+        key = (system.name, k)
+        ref = d3_terms(symbols, raw["coord"][k].reshape(-1, 3), raw["box"][k].reshape(3, 3),
+                       cutoff=6.0)
+        energy, forces, virial = d3[key]
+        assert energy == pytest.approx(ref.energy, abs=2e-4 * len(symbols))
+        np.testing.assert_allclose(forces, ref.forces, atol=2e-4)
+        np.testing.assert_allclose(virial, ref.virial, atol=5e-3)
+        assert whole[key][0] == pytest.approx(alone[key][0] + energy, abs=1e-6)
+        np.testing.assert_allclose(whole[key][1], alone[key][1] + forces, atol=1e-8)
+        np.testing.assert_allclose(whole[key][2], alone[key][2] + virial, atol=1e-6)

@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="nnsnap: hidden layer widths")
     train.add_argument("--twojmax", type=int, default=2, help="nnsnap: SNAP 2J_max")
     train.add_argument("--cutoff", type=float, default=4.5, help="nnsnap: SNAP cutoff (Å)")
+    train.add_argument("--dispersion", type=float, default=0.0, metavar="CUTOFF",
+                       help="nnsnap: fit beside an explicit D3(0) term with pairs to CUTOFF Å, "
+                            "which LAMMPS adds in MD (pair_style dispersion/d3; 0: none)")
     train.add_argument("--batch-frames", type=int, default=2,
                        help="nnsnap: frames per Adam step")
     train.add_argument("--members", type=int, default=4,
@@ -155,7 +158,7 @@ def _train(args: argparse.Namespace) -> int:
     strides = dict(args.stride_of)
     if args.kind == "nnsnap":
         net = NeuralSnap(Snap(twojmax=args.twojmax, rcutfac=args.cutoff, chem=True),
-                         tuple(args.hidden))
+                         tuple(args.hidden), dispersion=args.dispersion)
         result = train_neural(args.data, args.workdir, net, stride=args.stride,
                               label_weight=args.label_weight, members=args.members,
                               epochs=args.epochs, batch_frames=args.batch_frames,

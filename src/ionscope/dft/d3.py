@@ -27,8 +27,10 @@ class D3Terms:
     virial: np.ndarray
 
 
-def d3_terms(symbols, positions, cell, functional: str = "pbe") -> D3Terms:
-    """The D3(0) correction of one periodic frame (positions and cell in Å)."""
+def d3_terms(symbols, positions, cell, functional: str = "pbe",
+             cutoff: float | None = None) -> D3Terms:
+    """The D3(0) correction of one periodic frame (positions and cell in Å); pairs and
+    coordination numbers summed to ``cutoff`` Å (default: CP2K's 40 bohr)."""
     try:
         from dftd3.interface import DispersionModel, ZeroDampingParam  # optional dependency
     except ImportError:
@@ -38,7 +40,8 @@ def d3_terms(symbols, positions, cell, functional: str = "pbe") -> D3Terms:
     numbers = np.array([atomic_numbers[s] for s in symbols])
     model = DispersionModel(numbers, np.asarray(positions, float) / Bohr,
                             np.asarray(cell, float) / Bohr, periodic=np.array([True] * 3))
-    model.set_realspace_cutoff(CP2K_PAIR_CUTOFF_BOHR, CP2K_PAIR_CUTOFF_BOHR, 40.0)
+    rc = CP2K_PAIR_CUTOFF_BOHR if cutoff is None else cutoff / Bohr
+    model.set_realspace_cutoff(rc, rc, rc)
     result = model.get_dispersion(ZeroDampingParam(method=functional), grad=True)
     return D3Terms(energy=float(result["energy"]) * Hartree,
                    forces=-np.asarray(result["gradient"]) * Hartree / Bohr,

@@ -29,7 +29,7 @@ from ..provenance import sha256_file
 from .deepmd import compress
 from .linear import LinearModel
 from .model import Potential, deepmd_potential, mliap_potential, pod_potential, snap_potential
-from .neural import NeuralModel
+from .neural import NeuralModel, NeuralSnap
 
 MODELS = Path(__file__).resolve().parent / "models"
 DEFAULT = "nnsnap"
@@ -81,8 +81,7 @@ def bundled_potential(name: str | None = None, compressed: bool = False) -> Pote
     if card.get("kind", "deepmd") == "pod":
         return pod_potential(MODELS / name / "param.pod", MODELS / name / "coefficients.pod", name=name)
     if card["kind"] == "nnsnap":
-        return mliap_potential(MODELS / name / "model.mliap.model",
-                               MODELS / name / "model.mliap.descriptor", name=name)
+        return _mliap_directory(MODELS / name, name)
     return deepmd_potential(bundled_model(name, compressed=compressed),
                             name=f"{name}{'-compressed' if compressed else ''}")
 
@@ -102,12 +101,18 @@ def resolve_potential(spec: str | os.PathLike | None = None, compressed: bool = 
     if path.is_dir() and (path / "model.snapparam").exists():
         return snap_potential(path / "model.snapcoeff", path / "model.snapparam", name=path.name)
     if path.is_dir() and (path / "model.mliap.model").exists():
-        return mliap_potential(path / "model.mliap.model", path / "model.mliap.descriptor",
-                               name=path.name)
+        return _mliap_directory(path, path.name)
     if path.is_file():
         return deepmd_potential(path)
     raise FileNotFoundError(f"{spec}: not a bundled potential ({', '.join(available_models())}), "
                             "a DeePMD model file, a POD, SNAP or NN-SNAP directory")
+
+
+def _mliap_directory(path: Path, name: str) -> Potential:
+    """The ML-IAP model in ``path``, with the D3 term its fit (``neural.json``) ran beside."""
+    if (path / "neural.json").exists():
+        return NeuralSnap.load(path).potential(path, name=name)
+    return mliap_potential(path / "model.mliap.model", path / "model.mliap.descriptor", name=name)
 
 
 #: per kind of fitted model: its files, the record of the fit, the pair style

@@ -96,6 +96,32 @@ def _evaluate(potential, systems: Sequence[str], progress: bool) -> dict:
     return summarize_errors(predictions)
 
 
+def pair_terms(potential, selection: Sequence[tuple[str | Path, Sequence[int]]]) -> dict:
+    """Energy (eV), forces (n, 3; eV/Å) and virial (3, 3; eV, the labels' sign) of ``potential``
+    on the selected frames of DeePMD npy systems, keyed by (system folder name, frame): e.g. the
+    D3 term a model is fitted beside. Evaluated in LAMMPS in a spawned child process (see
+    :func:`evaluate_lammps`)."""
+    jobs = [(str(s), [int(k) for k in frames]) for s, frames in selection if len(frames)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_pair_terms, potential, jobs).result()
+
+
+def _pair_terms(potential, jobs) -> dict:
+    calc = lammps_calculator(potential)
+    out = {}
+    for system, frames in jobs:
+        data = load_system(system)
+        symbols = [data["type_map"][t] for t in data["types"]]
+        n = len(symbols)
+        for k in frames:
+            atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
+                          cell=data["box"][k].reshape(3, 3), pbc=True)
+            atoms.calc = calc
+            out[(Path(system).name, k)] = (atoms.get_potential_energy(), atoms.get_forces(),
+                                           -atoms.get_stress(voigt=False) * atoms.get_volume())
+    return out
+
+
 def committee_forces(members: Sequence, frames: Sequence[Atoms]) -> np.ndarray:
     """Forces (n_members, n_frames, n_atoms, 3) of every member on every frame, evaluated in
     LAMMPS in a spawned child process (see :func:`ionscope.potential.lammps_eval.evaluate_lammps`

@@ -27,13 +27,20 @@ class Potential:
     """A LAMMPS pair style given by hand (``pair_style``/``pair_coeff`` words), and the base of
     every kind. ``species`` is the element order of the model: LAMMPS types are mapped to it by
     name in ``pair_coeff``; ``coeff_args`` come before the element names there (parameter files of
-    POD, SNAP …); ``files`` are hashed for provenance."""
+    POD, SNAP …); ``files`` are hashed for provenance.
+
+    ``dispersion`` > 0 adds Grimme's D3 with zero damping and PBE parameters (Grimme et al.,
+    J. Chem. Phys. 132, 154104, 2010), pairs to that cutoff (Å), through LAMMPS' ``pair_style
+    dispersion/d3`` overlaid on the model (``hybrid/overlay``): the model was fitted to the DFT
+    labels minus that term (:func:`ionscope.potential.lammps_eval.pair_terms`), so the long-range,
+    density-dependent part of the dispersion energy is not asked of a short-cutoff model."""
 
     name: str
     pair_style: str
     species: list[str]
     files: list[Path] = field(default_factory=list)
     coeff_args: list[str] = field(default_factory=list)
+    dispersion: float = 0.0
 
     kind: ClassVar[str] = "lammps"
 
@@ -43,15 +50,23 @@ class Potential:
         if missing:
             raise ValueError(f"potential {self.name!r} has no parameters for {sorted(missing)} "
                              f"(it covers {self.species})")
-        return [f"pair_style {self.pair_style}",
-                f"pair_coeff * * {' '.join([*self.coeff_args, *type_order])}"]
+        coeff = " ".join([*self.coeff_args, *type_order])
+        if not self.dispersion:
+            return [f"pair_style {self.pair_style}", f"pair_coeff * * {coeff}"]
+        # the damping is written ZERO: hybrid would read "zero" as the start of pair_style zero
+        # (dispersion/d3 lower-cases it)
+        return [f"pair_style hybrid/overlay {self.pair_style} {d3_pair_style(self.dispersion)}",
+                f"pair_coeff * * {self.pair_style.split()[0]} {coeff}",
+                f"pair_coeff * * dispersion/d3 {' '.join(type_order)}"]
 
     @property
     def sha256(self) -> str:
-        """SHA-256 over the SHA-256 of every file of the potential."""
+        """SHA-256 over the SHA-256 of every file of the potential (and the D3 term, if any)."""
         digest = hashlib.sha256()
         for f in self.files:
             digest.update(sha256_file(f).encode())
+        if self.dispersion:
+            digest.update(d3_pair_style(self.dispersion).encode())
         return digest.hexdigest()
 
     def setup_lines(self) -> list[str]:
@@ -74,7 +89,12 @@ class Potential:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name, "pair_style": self.pair_style,
                 "species": list(self.species), "files": [str(f) for f in self.files],
-                "coeff_args": list(self.coeff_args)}
+                "coeff_args": list(self.coeff_args), "dispersion": self.dispersion}
+
+
+def d3_pair_style(cutoff: float) -> str:
+    """LAMMPS' D3(0)/PBE pair style with pairs and coordination numbers counted to ``cutoff`` Å."""
+    return f"dispersion/d3 ZERO pbe {cutoff:g} {cutoff:g}"
 
 
 @dataclass
@@ -158,7 +178,8 @@ def potential_from_dict(record: dict) -> Potential:
     if kind not in _KINDS:
         raise ValueError(f"unknown potential kind {kind!r} (known: {', '.join(_KINDS)})")
     return _KINDS[kind](record["name"], record["pair_style"], list(record["species"]),
-                        [Path(f) for f in record["files"]], list(record.get("coeff_args", [])))
+                        [Path(f) for f in record["files"]], list(record.get("coeff_args", [])),
+                        float(record.get("dispersion", 0.0)))
 
 
 def _existing(kind: str, *files: str | os.PathLike) -> list[Path]:
@@ -216,9 +237,10 @@ def snap_potential(coefficients: str | os.PathLike, param: str | os.PathLike,
 
 
 def mliap_potential(model: str | os.PathLike, descriptor: str | os.PathLike,
-                    name: str | None = None) -> MLIAPPotential:
-    """An ML-IAP ``nn`` model on the ``sna`` (SNAP) descriptor: its model and descriptor files."""
+                    name: str | None = None, dispersion: float = 0.0) -> MLIAPPotential:
+    """An ML-IAP ``nn`` model on the ``sna`` (SNAP) descriptor: its model and descriptor files,
+    and the cutoff of the D3 term it was fitted beside (0: none)."""
     model, descriptor = _existing("ML-IAP", model, descriptor)
     species = _keyword_words(descriptor, "elems", "ML-IAP descriptor file")
     return MLIAPPotential(name or model.name.split(".")[0], f"mliap model nn {model} descriptor sna "
-                          f"{descriptor}", species, [model, descriptor])
+                          f"{descriptor}", species, [model, descriptor], dispersion=dispersion)

@@ -45,10 +45,10 @@ from tqdm.auto import tqdm
 
 from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, atomic_write, data_inputs, provenance, sha256_file, write_json
-from .lammps_eval import evaluate_lammps, load_lammps_library
+from .lammps_eval import evaluate_lammps, load_lammps_library, pair_terms
 from .linear import (Snap, TrainingData, Weights, _in_child, _Placer, bootstrap_multiplicities,
                      descriptor_box, descriptor_orbits, lammps_frame, saved_potential)
-from .model import mliap_potential
+from .model import Potential, d3_pair_style, mliap_potential
 from .validation import write_validation
 
 #: loss weights of a network fit: energy per atom 3 /eV (the linear fits' 30 starves the forces
@@ -63,12 +63,16 @@ VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 class NeuralSnap:
     """Settings of an NN-SNAP potential: the SNAP descriptor (``snap``; explicit multi-element by
     default), the hidden layer widths and their activation (``tanh``, ``sigmoid`` or ``relu``:
-    those ML-IAP's ``nn`` model evaluates), and the strain step δ of the virial differences."""
+    those ML-IAP's ``nn`` model evaluates), the strain step δ of the virial differences, and
+    ``dispersion``: the cutoff (Å) of an explicit D3(0) term the network is fitted beside (0:
+    none, the network carries the dispersion within its own cutoff;
+    :class:`ionscope.potential.model.Potential`)."""
 
     snap: Snap = Snap(twojmax=2, rcutfac=4.5, chem=True)
     hidden: tuple[int, ...] = (32, 32)
     activation: str = "tanh"
     strain: float = 1e-4
+    dispersion: float = 0.0
 
     kind: ClassVar[str] = "nnsnap"
 
@@ -78,6 +82,17 @@ class NeuralSnap:
                              "evaluates tanh, sigmoid or relu")
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"NN-SNAP hidden layers {self.hidden}: give at least one width ≥ 1")
+        if self.dispersion < 0:
+            raise ValueError(f"NN-SNAP dispersion cutoff {self.dispersion}: give 0 (none) or a "
+                             "cutoff in Å")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "NeuralSnap":
+        """The settings a fit saved in ``directory/neural.json``."""
+        s = json.loads((Path(directory) / "neural.json").read_text())["settings"]
+        snap = Snap(**{k: tuple(v) if isinstance(v, list) else v for k, v in s["snap"].items()})
+        return cls(snap, tuple(s["hidden"]), s["activation"], s["strain"],
+                   float(s.get("dispersion", 0.0)))
 
     @property
     def n_descriptors(self) -> int:
@@ -135,7 +150,8 @@ class NeuralSnap:
     def potential(self, directory: Path, member: int | None = None, name: str | None = None):
         model = directory / ("model.mliap.model" if member is None
                              else f"committee/member-{member}.mliap.model")
-        return mliap_potential(model, directory / "model.mliap.descriptor", name=name)
+        return mliap_potential(model, directory / "model.mliap.descriptor", name=name,
+                               dispersion=self.dispersion)
 
 
 @dataclass
@@ -626,9 +642,7 @@ class NeuralModel:
     def load(cls, directory: str | Path) -> "NeuralModel":
         directory = Path(directory)
         record = json.loads((directory / "neural.json").read_text())
-        s = record["settings"]
-        snap = Snap(**{k: tuple(v) if isinstance(v, list) else v for k, v in s["snap"].items()})
-        net = NeuralSnap(snap, tuple(s["hidden"]), s["activation"], s["strain"])
+        net = NeuralSnap.load(directory)
         read = lambda f: NetworkParameters.from_text(f.read_text(), net)  # noqa: E731
         members = sorted((directory / "committee").glob("member-*.mliap.model"),
                          key=lambda f: int(f.name.split("-")[1].split(".")[0]))
@@ -638,6 +652,19 @@ class NeuralModel:
     def potential(self, directory: str | Path, member: int | None = None):
         """The saved model (or one committee member) as an :class:`ionscope.md.Potential`."""
         return saved_potential(self.net, directory, member)
+
+
+def _subtract_dispersion(net: NeuralSnap, features: Sequence[FrameFeatures], selection) -> None:
+    """Targets minus LAMMPS' D3(0) term to ``net.dispersion`` Å, the pair style the network runs
+    beside (:class:`ionscope.potential.model.Potential`)."""
+    d3 = Potential("d3", d3_pair_style(net.dispersion), list(net.snap.species))
+    terms = pair_terms(d3, selection)
+    for f in features:
+        e, forces, virial = terms[(f.system, f.frame)]
+        f.e_ref -= e
+        f.f_ref = f.f_ref - forces
+        if f.v_ref is not None:
+            f.v_ref = f.v_ref - virial
 
 
 def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
@@ -662,6 +689,8 @@ def train_neural(data: str | Path | list[str | Path], workdir: str | Path,
                                 exclude, split_seed, valid_fraction, strides)
     roots, split, selection, weights = plan.roots, plan.split, plan.selection, plan.weights
     features = frame_features(net, selection, workdir / "features", progress=progress)
+    if net.dispersion:
+        _subtract_dispersion(net, features, selection)
     draws = bootstrap_multiplicities(selection, members - 1, seed) if members > 1 else {}
     trained = []
     for m in range(max(members, 1)):
