@@ -129,3 +129,27 @@ def test_default_runs_npt_on_two_mpi_ranks_past_the_ml_iap_crash(tmp_path):
     n = len(thermo[1]["poteng"])
     np.testing.assert_allclose(thermo[1]["poteng"][0], thermo[2]["poteng"][0], atol=1e-6)
     np.testing.assert_allclose(thermo[1]["poteng"], thermo[2]["poteng"][:n], atol=1e-2)
+
+
+def test_evaluating_liquid_then_glass_frames_does_not_crash_ml_iap(shared_data):
+    """Every 12th frame of the DP-GEN glass systems after the 32- and 64-atom CP2K frames of
+    ionscope's own glass and liquid: with one LAMMPS instance for all of them, ML-IAP segfaulted
+    when it grew its neighbour arrays (a ``BrokenProcessPool``). A calculator per system, primed
+    at twice the first frame's density, evaluates them, and priming does not change a number."""
+    from ionscope.io.deepmd_npy import load_system
+    from ionscope.potential.lammps_eval import pair_terms
+
+    repo = Path(__file__).resolve().parents[1] / "validation" / "dft"
+    systems = [repo / "learn-labels" / name for name in
+               ("iter-001-glass32-1500K", "iter-002-glass32-600K", "iter-001-glass32-600K-npt")]
+    systems += sorted(p for p in (repo / "melt-labels").glob("melt64-*") if p.is_dir())
+    systems += [shared_data / "lips-dft" / f"glass-iter0-00{k}" for k in range(3)]
+    selection = [(s, list(range(0, len(load_system(s)["energy"]), 12 if "iter0" in s.name else 1)))
+                 for s in systems]
+    potential = bundled_potential()
+    terms = pair_terms(potential, selection)
+    assert len(terms) == sum(len(f) for _, f in selection)
+    last, frames = selection[-1]
+    alone = pair_terms(potential, [(last, frames[-1:])])[(last.name, frames[-1])]
+    assert terms[(last.name, frames[-1])][0] == pytest.approx(alone[0], abs=1e-8)
+    np.testing.assert_allclose(terms[(last.name, frames[-1])][1], alone[1], atol=1e-9)

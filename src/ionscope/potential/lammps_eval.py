@@ -76,24 +76,43 @@ def evaluate_lammps(potential, systems: Sequence[str | Path], progress: bool = F
 
 
 def _evaluate(potential, systems: Sequence[str], progress: bool) -> dict:
-    calc = lammps_calculator(potential)
     predictions = []
     for system in tqdm(systems, desc="evaluate", disable=not progress):
         data = load_system(system)
-        symbols = [data["type_map"][t] for t in data["types"]]
-        n = len(symbols)
-        e_pred, f_pred, v_pred = [], [], []
-        for k in range(len(data["energy"])):
-            atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
-                          cell=data["box"][k].reshape(3, 3), pbc=True)
-            atoms.calc = calc
-            e_pred.append(atoms.get_potential_energy())
-            f_pred.append(atoms.get_forces().reshape(-1))
-            stress = atoms.get_stress(voigt=False)          # ASE: stress = −virial / V
-            v_pred.append((-stress * atoms.get_volume()).reshape(9))
-        predictions.append((Path(system).name, data, np.array(e_pred), np.array(f_pred),
-                            np.array(v_pred)))
+        terms = list(_frame_terms(potential, data, range(len(data["energy"]))))
+        predictions.append((Path(system).name, data, np.array([t[0] for t in terms]),
+                            np.array([t[1].reshape(-1) for t in terms]),
+                            np.array([t[2].reshape(9) for t in terms])))
     return summarize_errors(predictions)
+
+
+def primed_calculator(potential, atoms: Atoms):
+    """A fresh LAMMPS calculator whose neighbour arrays are sized for frames like ``atoms``: it
+    first evaluates ``atoms`` compressed to twice its density. ML-IAP (LAMMPS 2025.7.22) can
+    segfault when it grows these arrays for a later, denser frame (measured: evaluating the
+    default potential on 64-atom liquid frames and then 255-atom glass frames in one process;
+    see :meth:`ionscope.potential.model.MLIAPPotential.setup_lines` for the same bug in MD)."""
+    calc = lammps_calculator(potential)
+    dense = atoms.copy()
+    dense.set_cell(atoms.cell * 0.5 ** (1 / 3), scale_atoms=True)
+    dense.calc = calc
+    dense.get_forces()
+    return calc
+
+
+def _frame_terms(potential, data: dict, frames):
+    """(energy, forces (n, 3), virial (3, 3); the labels' sign) of ``potential`` on ``frames``
+    of one DeePMD npy system, on a calculator of its own."""
+    symbols = [data["type_map"][t] for t in data["types"]]
+    n = len(symbols)
+    calc = None
+    for k in frames:
+        atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
+                      cell=data["box"][k].reshape(3, 3), pbc=True)
+        calc = calc or primed_calculator(potential, atoms)
+        atoms.calc = calc
+        stress = atoms.get_stress(voigt=False)          # ASE: stress = −virial / V
+        yield atoms.get_potential_energy(), atoms.get_forces(), -stress * atoms.get_volume()
 
 
 def pair_terms(potential, selection: Sequence[tuple[str | Path, Sequence[int]]]) -> dict:
@@ -107,18 +126,11 @@ def pair_terms(potential, selection: Sequence[tuple[str | Path, Sequence[int]]])
 
 
 def _pair_terms(potential, jobs) -> dict:
-    calc = lammps_calculator(potential)
     out = {}
     for system, frames in jobs:
         data = load_system(system)
-        symbols = [data["type_map"][t] for t in data["types"]]
-        n = len(symbols)
-        for k in frames:
-            atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
-                          cell=data["box"][k].reshape(3, 3), pbc=True)
-            atoms.calc = calc
-            out[(Path(system).name, k)] = (atoms.get_potential_energy(), atoms.get_forces(),
-                                           -atoms.get_stress(voigt=False) * atoms.get_volume())
+        for k, terms in zip(frames, _frame_terms(potential, data, frames)):
+            out[(Path(system).name, k)] = terms
     return out
 
 
@@ -133,7 +145,7 @@ def committee_forces(members: Sequence, frames: Sequence[Atoms]) -> np.ndarray:
 def _committee_forces(members, frames) -> np.ndarray:
     out = []
     for member in members:
-        calc = lammps_calculator(member)
+        calc = primed_calculator(member, frames[0]) if frames else None
         forces = []
         for atoms in frames:
             atoms = atoms.copy()
