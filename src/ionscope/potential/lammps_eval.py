@@ -109,7 +109,8 @@ def _frame_terms(potential, data: dict, frames):
     for k in frames:
         atoms = Atoms(symbols, positions=data["coord"][k].reshape(n, 3),
                       cell=data["box"][k].reshape(3, 3), pbc=True)
-        calc = calc or primed_calculator(potential, atoms)
+        if calc is None:
+            calc = primed_calculator(potential, atoms)
         atoms.calc = calc
         stress = atoms.get_stress(voigt=False)          # ASE: stress = −virial / V
         yield atoms.get_potential_energy(), atoms.get_forces(), -stress * atoms.get_volume()

@@ -89,7 +89,11 @@ class NeuralSnap:
     @classmethod
     def load(cls, directory: str | Path) -> "NeuralSnap":
         """The settings a fit saved in ``directory/neural.json``."""
-        s = json.loads((Path(directory) / "neural.json").read_text())["settings"]
+        return cls.from_settings(json.loads((Path(directory) / "neural.json").read_text())["settings"])
+
+    @classmethod
+    def from_settings(cls, s: dict) -> "NeuralSnap":
+        """The settings as ``neural.json`` records them (``asdict``)."""
         snap = Snap(**{k: tuple(v) if isinstance(v, list) else v for k, v in s["snap"].items()})
         return cls(snap, tuple(s["hidden"]), s["activation"], s["strain"],
                    float(s.get("dispersion", 0.0)))
@@ -642,7 +646,7 @@ class NeuralModel:
     def load(cls, directory: str | Path) -> "NeuralModel":
         directory = Path(directory)
         record = json.loads((directory / "neural.json").read_text())
-        net = NeuralSnap.load(directory)
+        net = NeuralSnap.from_settings(record["settings"])
         read = lambda f: NetworkParameters.from_text(f.read_text(), net)  # noqa: E731
         members = sorted((directory / "committee").glob("member-*.mliap.model"),
                          key=lambda f: int(f.name.split("-")[1].split(".")[0]))
