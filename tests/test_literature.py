@@ -104,3 +104,30 @@ def test_orderings_and_transport_basis_show_what_a_verdict_rests_on():
         "600 K: S 1.1 %, 700 K: S 1.2 %, 800 K: S 1.5 %")
     assert basis["beta"]["PS4 units flipped in the run"] == (
         "500 K: 0.00, 600 K: 0.10, 700 K: 0.20, 800 K: 0.30")
+    assert basis["beta"]["structure outside its DFT frames' range"] == "–"      # no DFT reference
+
+
+def test_structure_against_dft_frames_reads_the_dft_range_with_two_standard_errors():
+    from ionscope.report.literature import _outside_dft, dft_reference_rows
+    from ionscope.report.summaries import DFTReferenceSummary
+
+    def stats(study, err, lo, hi):
+        return {"study": study, "study_err": err, "dft_mean": (lo + hi) / 2, "dft_std": (hi - lo) / 4,
+                "dft_min": lo, "dft_max": hi}
+
+    ref = DFTReferenceSummary(system="glass", T=500, label="PBE-D3 glass frames", study_formula="Li288P96S384",
+                              dft_formulas=["Li91P35S129"], study_frames=50,
+                              dft_frames=159, quantities={
+                                  "PS4": stats(0.42, 0.01, 0.57, 0.71),       # 0.44 < 0.57: lower
+                                  "P2S7": stats(0.16, 0.01, 0.0, 0.17),       # inside
+                                  "S_S": stats(0.05, 0.01, 0.0, 0.029),       # 0.05 − 0.02 ≥ 0.029: higher
+                                  "P_P": stats(0.08, 0.01, 0.086, 0.114)})    # within 2σ of the range
+    results = StudyResults(systems={"glass": SystemResults(name="glass", kind="glass", dft_reference=ref),
+                                    "beta": SystemResults(name="beta", kind="crystal")})
+    rows = dft_reference_rows(results)
+    assert [r["verdict"] for r in rows] == ["lower", "agrees", "higher", "agrees"]
+    assert {r["system"] for r in rows} == {"glass"} and rows[2]["quantity"] == "S–S bonds per P"
+    assert rows[0]["DFT frames are"] == "PBE-D3 glass frames (Li91P35S129; the MD: Li288P96S384)"
+    assert "range 0.57–0.71, 159 frames" in rows[0]["DFT frames"] and "500 K, 50 frames" in rows[0]["MD"]
+    assert _outside_dft(results.systems["glass"]) == ("fraction of P in PS4 0.42 vs 0.57–0.71; "
+                                                      "S–S bonds per P 0.05 vs 0–0.029")

@@ -9,8 +9,8 @@ from ase.build import bulk
 from ase.io import read
 
 from ionscope.analysis.structure import (
-    NEUTRON_B, RDF, AnionSpeciation, BondAngles, DirectStructureFactor, PairEntropy, Steinhardt,
-    VoronoiVolume, classify_units,
+    BOND_COUNTS, ENVIRONMENT_KEYS, NEUTRON_B, RDF, AnionSpeciation, BondAngles, BondEnvironments,
+    DirectStructureFactor, PairEntropy, Steinhardt, VoronoiVolume, bond_counts, classify_units,
     composition_profile, coordination_numbers, crystallinity, order_profile, structure_factors,
     voronoi_volumes, xray_form_factor, xrd_pattern)
 from ionscope.analysis.base import ResultsNotComputedError
@@ -237,11 +237,8 @@ def _tetrahedron(centre, bond=2.05, rotate=0.0):
     return centre + t @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
-def test_speciation_of_crystals_and_molecules(shared_data):
-    for name in ("beta-Li3PS4", "gamma-Li3PS4"):
-        out = classify_units(read(shared_data / "crystals" / f"{name}.cif"))
-        assert out["p_fraction"]["PS4"] == 1.0
-        assert out["units"]["other"] == 0
+def _molecules() -> Atoms:
+    """One P2S7, one P2S6 (hypo, P–P bond), one PS4 and one free S, far apart in a 45 Å box."""
     # P2S7: two tetrahedra sharing one S corner (bridging S bonded to both P)
     p1 = np.array([10.0, 10.0, 10.0])
     t1 = _tetrahedron(p1)
@@ -257,7 +254,15 @@ def test_speciation_of_crystals_and_molecules(shared_data):
     free_s = np.array([[30.0, 10, 10]])
     positions = np.vstack([pyro, q1, q2, hypo_s, ortho, free_s])
     symbols = ["P", "P"] + ["S"] * 7 + ["P", "P"] + ["S"] * 6 + ["P"] + ["S"] * 4 + ["S"]
-    box = Atoms(symbols=symbols, positions=positions, cell=np.eye(3) * 45, pbc=True)
+    return Atoms(symbols=symbols, positions=positions, cell=np.eye(3) * 45, pbc=True)
+
+
+def test_speciation_of_crystals_and_molecules(shared_data):
+    for name in ("beta-Li3PS4", "gamma-Li3PS4"):
+        out = classify_units(read(shared_data / "crystals" / f"{name}.cif"))
+        assert out["p_fraction"]["PS4"] == 1.0
+        assert out["units"]["other"] == 0
+    box = _molecules()
     out = classify_units(box)
     assert out["units"] == {"PS4": 1, "P2S7": 1, "P2S6": 1, "other": 0}
     assert out["p_fraction"]["P2S7"] == pytest.approx(0.4)
@@ -266,6 +271,29 @@ def test_speciation_of_crystals_and_molecules(shared_data):
     broken = box[[i for i in range(len(box)) if i != 18]]  # drop one S of the PS4 unit
     out = classify_units(broken)
     assert out["units"]["other"] == 1 and out["other_formulas"] == {"P1S3": 1}
+
+
+def test_bond_counts_per_p_are_those_of_the_molecules_built():
+    box = _molecules() + Atoms("S2Li", positions=[[40, 40, 10], [42.05, 40, 10], [20, 20, 40]])
+    # 5 P: 1 bridging S (P2S7), 1 S–S (the S2 dimer), 1 P–P (P2S6), 3 S on no P (free S and the
+    # dimer), 2 P with three S (P2S6)
+    counts = dict(zip(BOND_COUNTS, bond_counts(box)))
+    assert counts == pytest.approx({"bridging S": 1 / 5, "S–S": 1 / 5, "P–P": 1 / 5,
+                                    "S without P": 3 / 5, "P with < 4 S": 2 / 5})
+    broken = box[[i for i in range(len(box)) if i != 18]]   # one S off the PS4: 3 P below 4 S
+    env = BondEnvironments()
+    env.compute(box)
+    env.compute(broken, reset=False)
+    r = env.results
+    assert r.per_frame.shape == (2, len(ENVIRONMENT_KEYS)) and r.quantities == list(ENVIRONMENT_KEYS)
+    k = ENVIRONMENT_KEYS.index("P_under_4S")
+    assert r.per_frame[:, k] == pytest.approx([2 / 5, 3 / 5])
+    assert (r.minimum[k], r.maximum[k], r.mean[k]) == pytest.approx((2 / 5, 3 / 5, 1 / 2))
+    densities = [a.get_masses().sum() / a.get_volume() * 1.66053906660 for a in (box, broken)]
+    assert r.per_frame[:, 0] == pytest.approx(densities)
+    assert r.per_frame[0, 1:5] == pytest.approx([1 / 5, 2 / 5, 2 / 5, 0])   # PS4 P2S7 P2S6 other
+    with pytest.raises(ValueError, match="need P atoms"):
+        bond_counts(Atoms("S2", positions=[[0, 0, 0], [2, 0, 0]], cell=np.eye(3) * 10, pbc=True))
 
 
 def test_speciation_over_a_trajectory(shared_data):

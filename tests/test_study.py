@@ -433,6 +433,55 @@ def test_rerun_skips_everything_and_a_changed_temperature_reruns_only_its_branch
 
 
 @needs_lammps
+def test_dft_reference_sets_the_glass_beside_dft_frames_and_reruns_nothing_else(tiny_run, tmp_path):
+    """A glass's MD beside CP2K frames of the same material (committed labels of the liquid):
+    only the new task and the report run; the DFT side equals an independent count (ASE);
+    the report shows the table; missing frames are refused before anything runs."""
+    from ase.neighborlist import neighbor_list
+
+    from ionscope.io import open_trajectory
+    from ionscope.io.tables import read_csv
+    from ionscope.workflow.run import run_study
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    frames = Path(__file__).resolve().parents[1] / "validation/dft/melt-labels/melt64-v132-1500-900K"
+    reference = f'dft_reference = {{ frames = ["{frames}"], label = "CP2K frames of the liquid" }}'
+    text = (tiny_run / "study-demo.toml").read_text().replace(
+        'name = "glass"\nkind = "glass"', f'name = "glass"\nkind = "glass"\n{reference}')
+    assert reference in text
+    lines: list[str] = []
+    run_study(tiny_run / "study-demo.toml", run, log=lines.append)    # up to date whatever ran before
+    lines.clear()
+    run_study(_write(tmp_path, text), run, log=lines.append)
+    ran = {l.split("]")[0][1:] for l in lines if l.startswith("[")}
+    assert ran == {"glass/dft-reference", "report"}
+    q = json.loads((run / "glass" / "dft-reference" / "summary.json").read_text())["summary"]["quantities"]
+    dft = open_trajectory(frames)
+    ss = []
+    for k in range(len(dft)):
+        atoms = dft.atoms(k)
+        i, j = neighbor_list("ij", atoms, 2.6)
+        sym = np.array(atoms.get_chemical_symbols())
+        ss.append(((sym[i] == "S") & (sym[j] == "S")).sum() / 2 / (sym == "P").sum())
+    assert q["S_S"]["dft_mean"] == pytest.approx(np.mean(ss)) and q["S_S"]["dft_max"] == pytest.approx(max(ss))
+    assert max(ss) > 0                           # the liquid has S–S bonds: the count is not vacuous
+    analysed = json.loads((run / "glass" / "analysis-800K" / "summary.json").read_text())["summary"]
+    assert q["density_g_cm3"]["study"] == pytest.approx(analysed["structure"]["density_g_cm3"], rel=1e-6)
+    assert sum(q[u]["study"] for u in ("PS4", "P2S7", "P2S6", "other")) == pytest.approx(1.0)
+    per_frame = read_csv(run / "glass" / "dft-reference" / "bond_environments_dft.csv")
+    assert per_frame["S_S"] == pytest.approx(ss)
+    report = run / "report"
+    assert "The structure against DFT frames" in (report / "index.html").read_text()
+    rows = json.loads((report / "summary.json").read_text())["summary"]["dft_reference"]
+    assert len(rows) == len(q) and {r["verdict"] for r in rows} <= {"agrees", "higher", "lower"}
+    assert (report / "dft_reference.csv").exists() and "glass: DFT frames" in (report / "anion_fractions.csv").read_text()
+    missing = _write(tmp_path, text.replace(str(frames), str(tmp_path / "nowhere")), "missing.toml")
+    with pytest.raises(StudyError, match=r"glass\.dft_reference\.frames.*nowhere"):
+        run_study(missing, run, log=lines.append)
+
+
+@needs_lammps
 def test_interrupted_study_resumes_md_from_its_restart_file(tmp_path):
     """Kill ``ionscope run`` while LAMMPS is in a production run; run again: the stage continues
     from its restart file and the study finishes."""

@@ -17,26 +17,19 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.neighborlist import neighbor_list
 
+from ionscope.analysis.structure import BOND_COUNTS, bond_counts
 from ionscope.io.deepmd_npy import load_system
 from ionscope.potential import resolve_potential
 from ionscope.potential.lammps_eval import pair_terms
 
 BOND = 2.45
-COUNTS = ("P–S–P", "S–S", "P–P", "S without P", "P with < 4 S")
+"""Å: a bond (the cutoff of the fits in `validation/potentials/nnsnap-v5/README.md`)."""
 
 
 def environment(symbols: np.ndarray, positions, cell) -> np.ndarray:
-    """The counts of :data:`COUNTS`, per P atom."""
-    atoms = Atoms(symbols, positions=positions, cell=cell, pbc=True)
-    i, j = neighbor_list("ij", atoms, BOND)
-    s_p = np.bincount(i[(symbols[i] == "S") & (symbols[j] == "P")], minlength=len(symbols))
-    p_s = np.bincount(i[(symbols[i] == "P") & (symbols[j] == "S")], minlength=len(symbols))
-    s, p = symbols == "S", symbols == "P"
-    ss = ((symbols[i] == "S") & (symbols[j] == "S")).sum() / 2
-    pp = ((symbols[i] == "P") & (symbols[j] == "P")).sum() / 2
-    return np.array([(s_p[s] == 2).sum(), ss, pp, (s_p[s] == 0).sum(), (p_s[p] < 4).sum()]) / p.sum()
+    """The counts of :data:`BOND_COUNTS`, per P atom."""
+    return bond_counts(Atoms(symbols, positions=positions, cell=cell, pbc=True), BOND)
 
 
 def main() -> None:
@@ -53,8 +46,8 @@ def main() -> None:
     terms = pair_terms(resolve_potential(args.model), selection)
     X, y = [], []
     print(f"{args.model}: energy error (meV/atom) and bonding environments per P\n")
-    print("| system | frames | model − DFT, mean ± std | " + " | ".join(COUNTS) + " |")
-    print("|---|---:|---:|" + "---:|" * len(COUNTS))
+    print("| system | frames | model − DFT, mean ± std | " + " | ".join(BOND_COUNTS) + " |")
+    print("|---|---:|---:|" + "---:|" * len(BOND_COUNTS))
     for system, frames in selection:
         d = data[system]
         symbols = np.array([d["type_map"][t] for t in d["types"]])
@@ -71,7 +64,7 @@ def main() -> None:
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     r2 = 1 - ((design @ coef - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
     print("\nLeast squares, energy error = Σ c · (count per P) + c0 (meV/atom): "
-          + ", ".join(f"{name} {c:+.0f}" for name, c in zip(COUNTS, coef)) + f", c0 {coef[-1]:+.1f}; "
+          + ", ".join(f"{name} {c:+.0f}" for name, c in zip(BOND_COUNTS, coef)) + f", c0 {coef[-1]:+.1f}; "
           f"R² = {r2:.2f} over {len(y)} frames")
 
 

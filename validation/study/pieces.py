@@ -57,10 +57,13 @@ def _running(run_dir: Path) -> list[Path]:
 
 
 def kept_trajectories(run_dir: Path) -> set[Path]:
-    """The production runs the softness tasks read (every system at softness_T)."""
+    """The production runs that tasks read after their analysis: the softness tasks (every
+    system at softness_T) and the DFT-reference tasks (their system at the lowest temperature)."""
     study = load_study(STUDY)
     T = study.analysis.softness_T or study.md.temperatures[0]
-    return {run_dir / StudyLayout.md(s.name, T) for s in study.systems}
+    return ({run_dir / StudyLayout.md(s.name, T) for s in study.systems}
+            | {run_dir / StudyLayout.md(s.name, min(study.md.temperatures)) for s in study.systems
+               if s.dft_reference is not None})
 
 
 def _awaits_analysis(folder: Path) -> bool:

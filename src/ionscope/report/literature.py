@@ -14,7 +14,8 @@ Verdicts (a number with standard error σ; 2σ is the band used):
 An ordering's ``context`` gives its gap in combined standard errors and, for σ, the ratio
 measured at the simulated temperatures; :func:`transport_basis` lists, per system, what E_a and
 σ rest on (protocol, statistics, potential), so that a disagreement can be traced to a part of
-the chain.
+the chain, and :func:`dft_reference_rows` sets each system's structure beside DFT-labelled
+frames of the same material (a quantity outside the DFT frames' range is the potential's part).
 
 The published values are those the papers behind ionscope report (Chen et al. 2025 and Shimizu
 et al., simulations of Li3PS4 crystal, glass and glass-ceramic with DeePMD; Liu et al., J. Am.
@@ -181,11 +182,52 @@ def transport_basis(results: StudyResults, study) -> list[dict]:
             "atoms beyond the committee's trust level (worst species)": ", ".join(
                 f"{T:g} K: {_worst(a.committee_untrusted_fraction)}" for T, a in sorted(d.analyses.items())
                 if T in fit and a.committee_untrusted_fraction) or "–",
+            "structure outside its DFT frames' range": _outside_dft(d),
             "PS4 units flipped in the run": ", ".join(
                 f"{T:g} K: {a.ps4_flipped_fraction:.2f}" for T, a in sorted(d.analyses.items())
                 if a.ps4_flipped_fraction is not None) or "–",
         })
     return rows
+
+
+ENVIRONMENT_LABELS = {
+    "density_g_cm3": "density (g/cm³)", "PS4": "fraction of P in PS4", "P2S7": "fraction of P in P2S7",
+    "P2S6": "fraction of P in P2S6", "other": "fraction of P in other units",
+    "bridging_S": "bridging S per P", "S_S": "S–S bonds per P", "P_P": "P–P bonds per P",
+    "S_without_P": "S bound to no P, per P", "P_under_4S": "P with fewer than 4 S, per P"}
+"""Display names of :data:`ionscope.analysis.structure.ENVIRONMENT_KEYS`."""
+
+
+def dft_reference_rows(results: StudyResults) -> list[dict]:
+    """Per system with DFT-reference frames and per quantity: the study's MD (mean ± block
+    standard error), the DFT frames (mean ± standard deviation, range) and the verdict of the
+    study's value against the DFT frames' range (``agrees`` / ``higher`` / ``lower``, ±2 standard
+    errors)."""
+    rows = []
+    for name, d in results.systems.items():
+        ref = d.dft_reference
+        if ref is None:
+            continue
+        for key, q in ref.quantities.items():
+            rows.append({"system": name, "quantity": ENVIRONMENT_LABELS.get(key, key),
+                         "MD": f"{_show(q.study, q.study_err)} ({ref.T:g} K, {ref.study_frames} frames)",
+                         "DFT frames": f"{q.dft_mean:.3g} ± {q.dft_std:.2g} "
+                                       f"(range {q.dft_min:.3g}–{q.dft_max:.3g}, {ref.dft_frames} frames)",
+                         "verdict": _range_verdict(q.study, q.study_err, q.dft_min, q.dft_max),
+                         "DFT frames are": f"{ref.label} ({', '.join(ref.dft_formulas)}; "
+                                           f"the MD: {ref.study_formula})"})
+    return rows
+
+
+def _outside_dft(d) -> str:
+    """The quantities of a system's structure outside its DFT frames' range (:func:`dft_reference_rows`)."""
+    ref = d.dft_reference
+    if ref is None:
+        return "–"
+    outside = [f"{ENVIRONMENT_LABELS.get(k, k)} {_show(q.study, None)} vs {q.dft_min:.3g}–{q.dft_max:.3g}"
+               for k, q in ref.quantities.items()
+               if _range_verdict(q.study, q.study_err, q.dft_min, q.dft_max) != "agrees"]
+    return "; ".join(outside) or "none"
 
 
 def _sub(d) -> bool:

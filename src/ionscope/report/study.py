@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.structure.speciation import UNITS, BondEnvironments
 from ..io.tables import read_csv, write_csv
 from ..potential import DEFAULT, available_models, model_card
 from ..provenance import provenance, write_json
@@ -143,6 +144,9 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
         fractions = {n: d.analyses[min(d.analyses)].structure.anion_p_fractions
                      for n, d in systems.items()
                      if d.analyses and d.analyses[min(d.analyses)].structure is not None}
+        fractions.update({f"{n}: DFT frames": {u: q.dft_mean for u, q in d.dft_reference.quantities.items()
+                                               if u in UNITS}
+                          for n, d in systems.items() if d.dft_reference is not None})
         path = out_dir / "anion_fractions.png"
         figs.fractions_figure(fractions, path)
         units = sorted({u for f in fractions.values() for u in f})
@@ -253,7 +257,8 @@ def build_study_report(results: StudyResults, study, out_dir: str | Path) -> Pat
     comparisons = literature.compare(results, study)
     summary["literature"] = literature.as_rows(comparisons)
     summary["transport_basis"] = literature.transport_basis(results, study)
-    for name in ("literature", "transport_basis"):
+    summary["dft_reference"] = literature.dft_reference_rows(results)
+    for name in ("literature", "transport_basis", "dft_reference"):
         if summary[name]:
             write_csv(out_dir / f"{name}.csv", list(summary[name][0]),
                       [np.asarray([r[k] for r in summary[name]], str) for k in summary[name][0]])
@@ -391,6 +396,24 @@ def _literature_table(rows: list[dict], basis: list[dict]) -> str:
     return table
 
 
+def _dft_reference_table(rows: list[dict]) -> str:
+    """The structure of each system's MD beside DFT-labelled frames of the same material
+    (:func:`ionscope.report.literature.dft_reference_rows`); empty without such frames."""
+    if not rows:
+        return ""
+    return ("<h3>The structure against DFT frames</h3><p>The MD of the lowest temperature beside "
+            "DFT-labelled frames of the same material (bonds: pairs within "
+            f"{BondEnvironments().cutoff:g} Å). A quantity of the MD outside the DFT frames' range "
+            "(verdict 'higher' or 'lower', ±2 block standard errors) is chemistry the potential "
+            "made that DFT was not shown, unless the compositions differ (below): the potential's "
+            "part of the chain, which carries into every transport number of that system. Data: "
+            "<a href='dft_reference.csv'>dft_reference.csv</a>.</p>"
+            + _rows_table(rows, ["system", "quantity", "MD", "DFT frames", "verdict"],
+                          classed=("verdict",))
+            + "<p>DFT frames: " + "; ".join(sorted({html.escape(f"{r['system']}: {r['DFT frames are']}")
+                                                  for r in rows})) + ".</p>")
+
+
 def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
     pot = summary["potential"]
     body = [f"<p>Potential: <code>{html.escape(str(pot['name']))}</code>"
@@ -398,7 +421,8 @@ def _write_html(out_dir: Path, study, summary: dict, sections) -> Path:
             + ". Machine-readable numbers: <a href='summary.json'>summary.json</a>.</p>",
             f"<p>{_pressure_text(summary['pressure'], study.md)}</p>",
             headline_table(summary["systems"]),
-            _literature_table(summary["literature"], summary["transport_basis"])]
+            _literature_table(summary["literature"], summary["transport_basis"]),
+            _dft_reference_table(summary["dft_reference"])]
     for title, items in sections:
         if items:
             body.append(f"<h2>{html.escape(title)}</h2>")

@@ -203,6 +203,35 @@ class SoftnessSummary(Summary):
     held_out: dict[str, Any] | None = None
 
 
+class EnvironmentStats(BaseModel):
+    """One quantity of :class:`~ionscope.analysis.structure.BondEnvironments` in the study's MD
+    (mean and its block standard error) and over the DFT frames (mean, spread, range)."""
+
+    model_config = ConfigDict(extra="forbid")
+    study: float
+    study_err: float
+    dft_mean: float
+    dft_std: float
+    dft_min: float
+    dft_max: float
+
+
+class DFTReferenceSummary(Summary):
+    """The structure of a system's MD at its lowest temperature beside DFT-labelled frames of the
+    same material (``{system}/dft-reference``): density, unit fractions of P and bond counts per
+    P, keyed as :data:`~ionscope.analysis.structure.ENVIRONMENT_KEYS`, with the compositions
+(a reference off the study's composition shifts the unit fractions by itself)."""
+
+    system: str
+    T: float
+    label: str
+    study_formula: str
+    dft_formulas: list[str]
+    study_frames: int
+    dft_frames: int
+    quantities: dict[str, EnvironmentStats]
+
+
 class PressureRecord(BaseModel):
     """The NPT target of a production run (``{system}/md-{T}K/pressure.json``)."""
 
@@ -234,6 +263,7 @@ class SystemResults(BaseModel):
     transport: TransportSummary | None = None
     softness: SoftnessSummary | None = None
     softness_dir: Path | None = None
+    dft_reference: DFTReferenceSummary | None = None
 
 
 class StudyResults(BaseModel):

@@ -26,12 +26,9 @@ _AMU_PER_A3_TO_G_CM3 = 1.66053906660
 def _load(crystal) -> Atoms:
     if isinstance(crystal, Atoms):
         return crystal.copy()
-
-
     path = Path(str(crystal))
     if path.is_file() or path.suffix.lower() == ".cif":
         return read(path)
-
     return bundled(str(crystal))     # a bundled name, even where a folder of that name exists
 
 

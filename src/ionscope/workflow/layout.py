@@ -4,7 +4,7 @@ Every task is a folder below the run directory named by its key::
 
     {system}/build  {system}/prepare  {system}/pressure-{T}K  {system}/md-{T}K
     {system}/vdos-{T}K  {system}/analysis-{T}K  {system}/transport  {system}/softness
-    softness-model  report
+    {system}/dft-reference  softness-model  report
 
 A task names its dependencies by *role* (:attr:`ionscope.workflow.pipeline.Task.roles`: role →
 key, or role → {label: key}) and its runner receives the finished folders under the same roles,
@@ -67,6 +67,10 @@ class StudyLayout:
     def softness(system: str) -> str:
         return f"{system}/softness"
 
+    @staticmethod
+    def dft_reference(system: str) -> str:
+        return f"{system}/dft-reference"
+
     def start(self, system) -> str:
         """The task whose final structure a system's MD starts from: the prepared (melt-quenched
         or annealed) cell, or the built one."""
@@ -75,7 +79,7 @@ class StudyLayout:
 
     def report_roles(self) -> dict[str, dict]:
         """The report's dependencies by role: analyses and MD (its pressure record) by
-        (system, T), transport and softness by system, and the softness model."""
+        (system, T), transport, softness and DFT reference by system, and the softness model."""
         study = self.study
         pairs = [(s.name, T) for s in study.systems for T in study.md.temperatures]
         roles = {"analysis": {p: self.analysis(*p) for p in pairs},
@@ -84,6 +88,9 @@ class StudyLayout:
         if study.analysis.softness:
             roles["softness"] = {s.name: self.softness(s.name) for s in study.systems}
             roles["softness-model"] = self.SOFTNESS_MODEL
+        references = [s.name for s in study.systems if s.dft_reference is not None]
+        if references:
+            roles["dft-reference"] = {name: self.dft_reference(name) for name in references}
         return roles
 
     def folder(self, key: str) -> Path:

@@ -3,8 +3,9 @@
 Per system: ``build`` (the starting cell) → ``prepare`` (melt-quench / glass-ceramic / anneal
 MD; crystals start as built) → for every temperature ``md-{T}K`` (NPT equilibration + production)
 and ``vdos-{T}K`` (dense NVE) → ``analysis-{T}K`` (structure and dynamics) → ``transport``
-(Arrhenius, σ); ``softness-model`` (one hyperplane from the reference systems' MD at
-softness_T) → per system ``softness`` (that hyperplane applied); finally ``report``
+(Arrhenius, σ); with ``dft_reference``, ``dft-reference`` (the structure of the lowest
+temperature's MD beside DFT-labelled frames); ``softness-model`` (one hyperplane from the
+reference systems' MD at softness_T) → per system ``softness`` (that hyperplane applied); finally ``report``
 (cross-system figures, summary.json, index.html). Keys and roles: :mod:`.layout`.
 """
 
@@ -22,7 +23,7 @@ from ..report.summaries import SUMMARY_SCHEMA
 from . import study_steps as steps
 from .layout import StudyLayout
 from .pipeline import Pipeline, Task, make_executor
-from .study import Study, load_study
+from .study import Study, dft_reference_files, load_study
 
 
 def _potential(study: Study):
@@ -44,7 +45,7 @@ def build_tasks(study: Study) -> list[Task]:
     tasks: list[Task] = []
     for system in study.systems:
         s = system.name
-        sys_params = system.model_dump()
+        sys_params = system.model_dump(exclude={"dft_reference"})   # only its own task reads it
         inputs = {"crystal": _crystal_file(system.crystal)} if system.crystal else {}
         seed = task_seed(study.seed, s, "build")
         tasks.append(Task(keys.build(s), "build", {"system": sys_params, "seed": seed},
@@ -94,6 +95,13 @@ def build_tasks(study: Study) -> list[Task]:
         tasks.append(Task(keys.transport(s), "transport",
                           {"temperatures": md.temperatures, "sigma_T": study.analysis.sigma_T},
                           roles={"analysis": analyses}, run=steps.transport_runner(system, study.analysis)))
+        if system.dft_reference is not None:
+            T = min(md.temperatures)
+            tasks.append(Task(keys.dft_reference(s), "dft-reference",
+                              {"T": T, "reference": system.dft_reference.model_dump(exclude={"frames"}),
+                               "summary_schema": SUMMARY_SCHEMA},
+                              roles={"md": keys.md(s, T)}, inputs=dft_reference_files(system),
+                              run=steps.dft_reference_runner(system, T)))
     if study.analysis.softness:
         tasks += _softness_tasks(study, keys)
     tasks.append(Task(keys.REPORT, "report", {"study": study.model_dump(exclude={"dispatch"})},

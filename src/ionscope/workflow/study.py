@@ -63,6 +63,16 @@ class MeltQuench(_Strict):
     ensemble: Literal["npt", "nvt"] = Field("npt", description="nvt keeps the starting density")
 
 
+class DFTReference(_Strict):
+    """DFT-labelled frames of the same material, against which the study's structure is set
+    (``{system}/dft-reference``): what the potential's MD makes of the material beside what DFT
+    was shown, e.g. the glass frames of the active learning the potential was trained on."""
+
+    frames: list[str] = Field(min_length=1, description="DeePMD npy folders or ASE-readable files")
+    label: str = Field(min_length=1, description="what the frames are, for the report")
+    stride: int = Field(1, ge=1, description="every n-th frame")
+
+
 class SystemSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
     kind: Literal["crystal", "glass", "glass-ceramic"]
@@ -76,6 +86,7 @@ class SystemSpec(_Strict):
     melt_quench: MeltQuench = MeltQuench()
     anneal_T: float | None = Field(None, gt=0, le=T_MAX, description="anneal after the quench (K)")
     anneal_ps: float = Field(0.0, ge=0)
+    dft_reference: DFTReference | None = None
 
     @field_validator("composition")
     @classmethod
@@ -224,8 +235,10 @@ def load_study(path: str | Path) -> Study:
 
 
 def _resolve_paths(study: Study, base: Path) -> Study:
-    """Relative CIF and potential paths become absolute; a crystal or potential that is neither
-    bundled nor an existing file is refused here, not when the run reaches it."""
+    """Relative CIF, potential and DFT-reference paths become absolute; a crystal or potential
+    that is neither bundled nor an existing file is refused here, not when the run reaches it
+    (missing DFT-reference frames are refused when the study's tasks are built:
+    :func:`dft_reference_files`)."""
     def fix(value: str | None) -> str | None:
         if value is None:
             return None
@@ -248,6 +261,21 @@ def _resolve_paths(study: Study, base: Path) -> Study:
     if problems:
         raise StudyError("invalid study file\n" + "\n".join(problems))
     systems = [s.model_copy(update={"crystal": fix(s.crystal) if s.crystal not in crystals
-                                    else s.crystal}) for s in study.systems]
+                                    else s.crystal,
+                                    "dft_reference": s.dft_reference and s.dft_reference.model_copy(
+                                        update={"frames": [fix(f) for f in s.dft_reference.frames]})})
+               for s in study.systems]
     potential = spec.model_copy(update={"path": fix(spec.path)})
     return study.model_copy(update={"systems": systems, "potential": potential})
+
+
+def dft_reference_files(system: SystemSpec) -> dict[str, Path]:
+    """A system's DFT-reference frames (files or folders, whose content the task hashes) by
+    name; a missing entry is a :class:`StudyError`."""
+    files = {}
+    for k, entry in enumerate(system.dft_reference.frames):
+        if not Path(entry).exists():
+            raise StudyError(f"systems.{system.name}.dft_reference.frames: {entry!r}: no such file "
+                             "or directory")
+        files[f"frames-{k}"] = Path(entry)
+    return files

@@ -27,7 +27,7 @@ from ..analysis.dynamics import (
 )
 from ..analysis.dynamics._access import frame_cells, frame_times
 from ..analysis.softness import RadialFeatures, SoftnessModel
-from ..analysis.structure import composition_profile, order_profile
+from ..analysis.structure import BondEnvironments, composition_profile, order_profile
 from ..io import open_trajectory
 from ..io.tables import write_csv
 from ..potential.ensemble import force_deviation
@@ -41,6 +41,7 @@ from ..report.summaries import (
     SUMMARY_FILE,
     AnalysisSummary,
     BuildSummary,
+    DFTReferenceSummary,
     PressureRecord,
     SoftnessModelSummary,
     SoftnessSummary,
@@ -333,6 +334,38 @@ def transport_runner(system, spec):
     return run
 
 
+DFT_REFERENCE_MD_FRAMES = 50
+"""Frames of the production run set beside the DFT frames (evenly spaced)."""
+
+
+def dft_reference_runner(system, T: float):
+    """:class:`BondEnvironments` of the production run at ``T`` (role ``md``) and of the
+    system's DFT-reference frames, per frame (``bond_environments_md.csv``,
+    ``bond_environments_dft.csv``) and summarised."""
+    def run(work: Path, deps) -> None:
+        ref = system.dft_reference
+        md_path = deps["md"] / "trajectory.h5"
+        traj = open_trajectory(md_path)
+        study = BondEnvironments().run(traj, step=max(1, len(traj) // DFT_REFERENCE_MD_FRAMES)).results
+        references = [open_trajectory(f) for f in ref.frames]
+        dft = np.vstack([BondEnvironments().run(r, step=ref.stride).results.per_frame for r in references])
+        for source, rows in (("md", study.per_frame), ("dft", dft)):
+            write_csv(work / f"bond_environments_{source}.csv", ["frame", *study.quantities],
+                      [np.arange(len(rows)), *rows.T])
+        quantities = {q: {"study": study.mean[k], "study_err": study.sem[k],
+                          "dft_mean": dft[:, k].mean(), "dft_std": dft[:, k].std(),
+                          "dft_min": dft[:, k].min(), "dft_max": dft[:, k].max()}
+                      for k, q in enumerate(study.quantities)}
+        DFTReferenceSummary(system=system.name, T=T, label=ref.label,
+                            study_formula=traj.atoms(0).get_chemical_formula(),
+                            dft_formulas=[r.atoms(0).get_chemical_formula() for r in references],
+                            study_frames=len(study.per_frame),
+                            dft_frames=len(dft), quantities=quantities).write(work, provenance(
+            inputs={"trajectory": md_path, **{f"dft frames {k}": f for k, f in enumerate(ref.frames)}},
+            parameters={"reference": ref.model_dump(), "T": T, "bond_cutoff_A": BondEnvironments().cutoff}))
+    return run
+
+
 def softness_model_runner(study, seed: int):
     """The one hyperplane of a study, trained on the Li of the reference systems' MD at
     softness_T (role ``md``: {system: folder})."""
@@ -385,16 +418,19 @@ def study_results(study, folders: dict) -> StudyResults:
         pressure = {T: p for T, p in pressure.items() if p.exists()}
         transport = finished(folders["transport"][name])
         softness = finished(folders.get("softness", {}).get(name))
+        reference = finished(folders.get("dft-reference", {}).get(name))
         systems[name] = SystemResults(
             name=name, kind=system.kind, analysis_dirs=done,
             analyses={T: AnalysisSummary.read(d) for T, d in done.items()},
             pressure={T: PressureRecord.read(p) for T, p in pressure.items()},
             transport=TransportSummary.read(transport) if transport else None,
-            softness=SoftnessSummary.read(softness) if softness else None, softness_dir=softness)
+            softness=SoftnessSummary.read(softness) if softness else None, softness_dir=softness,
+            dft_reference=DFTReferenceSummary.read(reference) if reference else None)
         sources.update({f"{name} analysis {T:g} K": d / SUMMARY_FILE for T, d in done.items()})
         sources.update({f"{name} pressure {T:g} K": p for T, p in pressure.items()})
         sources.update({f"{name} {role}": d / SUMMARY_FILE
-                        for role, d in (("transport", transport), ("softness", softness)) if d})
+                        for role, d in (("transport", transport), ("softness", softness),
+                                        ("dft reference", reference)) if d})
     model_dir = finished(folders.get("softness-model"))
     if model_dir:
         sources["softness model"] = model_dir / SUMMARY_FILE

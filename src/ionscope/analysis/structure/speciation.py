@@ -10,6 +10,12 @@ P–S and P–P bonds are found with distance cutoffs. P atoms linked by P–P b
   P2S6²⁻, chains, under-coordinated P), so nothing is silently forced into a class.
 
 S atoms bonded to no P are labelled ``S2-`` (isolated sulfide).
+
+:class:`BondEnvironments` adds, per frame, the bonding counts per P that tell a potential's
+glass from a DFT one (S–S and P–P bonds, bridging and free S, under-coordinated P) beside the
+unit fractions and the density: the fingerprint of the disproportionation
+2 PS4³⁻ → P2S7⁴⁻ + S²⁻ and of polysulfide S–S bonds (Dietrich et al., J. Mater. Chem. A 5,
+18111, 2017).
 """
 
 from __future__ import annotations
@@ -18,11 +24,17 @@ from collections import Counter
 
 import numpy as np
 from scipy.sparse import coo_matrix
+from ase.data import atomic_masses, atomic_numbers
 from scipy.sparse.csgraph import connected_components
 
 from ..base import FrameAnalysis, Snapshot, as_snapshot, neighbor_pairs
+from .profiles import _AMU_PER_A3_TO_G_CM3
 
 UNITS = ("PS4", "P2S7", "P2S6", "other")
+BOND_COUNTS = ("bridging S", "S–S", "P–P", "S without P", "P with < 4 S")
+"""Counts per P atom in :func:`bond_counts`, in this order."""
+ENVIRONMENT_KEYS = ("density_g_cm3", *UNITS, "bridging_S", "S_S", "P_P", "S_without_P", "P_under_4S")
+"""Machine names (CSV columns, summary keys) of the quantities of :class:`BondEnvironments`."""
 
 
 def classify_units(system, ps_cutoff: float = 2.6, pp_cutoff: float = 2.6) -> dict:
@@ -102,3 +114,59 @@ class AnionSpeciation(FrameAnalysis):
         self.results.counts = np.array(self._counts)
         self.results.other_formulas = dict(self._other)
         self.results.labels = self._labels
+
+
+def bond_counts(system, cutoff: float = 2.6) -> np.ndarray:
+    """Per P atom, in the order of :data:`BOND_COUNTS`: S bonded to two or more P (bridging),
+    S–S bonds, P–P bonds, S bonded to no P and P bonded to fewer than four S; a bond is a pair
+    within ``cutoff`` Å."""
+    snap = as_snapshot(system)
+    sym = snap.symbols
+    i, j = neighbor_pairs(snap, cutoff, "ij")
+    s_atoms, p_atoms = sym == "S", sym == "P"
+    n_p = int(p_atoms.sum())
+    if n_p == 0:
+        raise ValueError("bond counts per P need P atoms; the structure has none")
+    p_of_s = np.bincount(i[(sym[i] == "S") & (sym[j] == "P")], minlength=len(sym))
+    s_of_p = np.bincount(i[(sym[i] == "P") & (sym[j] == "S")], minlength=len(sym))
+    ss = ((sym[i] == "S") & (sym[j] == "S")).sum() / 2
+    pp = ((sym[i] == "P") & (sym[j] == "P")).sum() / 2
+    return np.array([(p_of_s[s_atoms] >= 2).sum(), ss, pp, (p_of_s[s_atoms] == 0).sum(),
+                     (s_of_p[p_atoms] < 4).sum()], float) / n_p
+
+
+class BondEnvironments(FrameAnalysis):
+    r"""Per frame: the density, the fraction of P in each unit of :data:`UNITS` and the bond
+    counts per P of :data:`BOND_COUNTS` — the quantities on which two models of the same glass
+    (an MLIP's MD, DFT-labelled frames) are compared.
+
+    Results: ``quantities`` (:data:`ENVIRONMENT_KEYS`: the density in g/cm³, the unit
+    fractions, then the counts),
+    ``per_frame`` (frames × quantities), ``mean``, ``std``, ``minimum``, ``maximum`` and
+    ``sem`` (standard error of the mean from :math:`n_b = 5` contiguous blocks,
+    :math:`s_b/\sqrt{n_b}`, so that correlated MD frames are not counted as independent).
+    """
+
+    def __init__(self, cutoff: float = 2.6) -> None:
+        self.cutoff = cutoff
+        super().__init__()
+
+    def _reset(self) -> None:
+        self._rows = []
+
+    def _accumulate(self, snap: Snapshot) -> None:
+        mass = sum(atomic_masses[atomic_numbers[s]] for s in snap.symbols)
+        units = classify_units(snap, self.cutoff, self.cutoff)["p_fraction"]
+        self._rows.append([mass * _AMU_PER_A3_TO_G_CM3 / snap.volume, *(units[u] for u in UNITS),
+                           *bond_counts(snap, self.cutoff)])
+
+    def _finalize(self) -> None:
+        r = self.results
+        r.quantities = list(ENVIRONMENT_KEYS)
+        r.per_frame = np.array(self._rows)
+        r.mean, r.std = r.per_frame.mean(axis=0), r.per_frame.std(axis=0)
+        r.minimum, r.maximum = r.per_frame.min(axis=0), r.per_frame.max(axis=0)
+        blocks = [b.mean(axis=0) for b in np.array_split(r.per_frame, min(5, len(r.per_frame)))]
+        sem = (np.std(blocks, axis=0, ddof=1) / np.sqrt(len(blocks)) if len(blocks) > 1
+               else np.full(len(r.quantities), np.nan))
+        r.sem = np.where(r.std <= 1e-12 * np.abs(r.mean), 0.0, sem)   # constant (NVT density): 0
