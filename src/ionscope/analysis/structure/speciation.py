@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from scipy.sparse import coo_matrix
 from ase.data import atomic_masses, atomic_numbers
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..base import FrameAnalysis, Snapshot, as_snapshot, neighbor_pairs
@@ -141,8 +141,7 @@ class BondEnvironments(FrameAnalysis):
     (an MLIP's MD, DFT-labelled frames) are compared.
 
     Results: ``quantities`` (:data:`ENVIRONMENT_KEYS`: the density in g/cm³, the unit
-    fractions, then the counts),
-    ``per_frame`` (frames × quantities), ``mean``, ``std``, ``minimum``, ``maximum`` and
+    fractions, then the counts), ``per_frame`` (frames × quantities), ``mean``, ``std``, ``minimum``, ``maximum`` and
     ``sem`` (standard error of the mean from :math:`n_b = 5` contiguous blocks,
     :math:`s_b/\sqrt{n_b}`, so that correlated MD frames are not counted as independent).
     """
