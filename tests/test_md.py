@@ -274,3 +274,26 @@ def test_beta_stays_crystalline_at_300k(tmp_path, potential, small_crystal):
     # a thermal snapshot of the perfect crystal scores ~0.7 (the ideal cell 0.9, glasses < 0.35)
     assert crystallinity(pattern.two_theta, pattern.intensity).crystallinity > 0.5
     assert classify_units(res.atoms)["p_fraction"]["PS4"] == 1.0
+
+
+def test_a_moved_potential_is_repointed_and_another_one_refused(tmp_path, small_crystal):
+    """A stage folder copied to another checkout resumes with the same model's files there; a
+    different model is refused, naming the stage file."""
+    from ionscope.md import prepare_stage, repoint_potential
+    from ionscope.md.stage import load_stage_spec
+    from ionscope.potential import bundled_potential
+
+    pod = bundled_potential("pod-fast")
+    stage = prepare_stage(tmp_path / "stage", Stage(protocols.nvt(600, 0.1)), pod, small_crystal)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    for f in pod.files:
+        shutil.copy(f, moved / f.name)
+    spec = stage / "stage.json"
+    spec.write_text(spec.read_text().replace(str(pod.files[0].parent), "/gone"))
+    same = type(pod)(pod.name, pod.pair_style, pod.species, [moved / f.name for f in pod.files],
+                     [a.replace(str(pod.files[0].parent), str(moved)) for a in pod.coeff_args])
+    repoint_potential(stage, same)
+    assert load_stage_spec(stage)[1].files == same.files
+    with pytest.raises(ValueError, match=r"stage\.json: prepared with potential 'pod-fast'"):
+        repoint_potential(stage, bundled_potential("nnsnap"))

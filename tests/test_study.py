@@ -499,11 +499,17 @@ def test_interrupted_study_resumes_md_from_its_restart_file(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (run_dir / "beta" / "md-900K").exists()     # nothing half-finished published
+    # as on another machine: the potential files the stage was prepared with are elsewhere
+    spec = stage / "stage.json"
+    model_dir = str(Path(json.loads(spec.read_text())["potential"]["files"][0]).parent)
+    spec.write_text(spec.read_text().replace(model_dir, "/elsewhere/models"))
     from ionscope.workflow.run import run_study
 
     run_study(study, run_dir, log=lambda *_: None)
     record = json.loads((run_dir / "beta" / "md-900K" / "run.json").read_text())
     assert record["resumed_from_step"] and record["resumed_from_step"] > 0
+    resumed_with = json.loads((run_dir / "beta" / "md-900K" / "stage.json").read_text())["potential"]
+    assert all(f.startswith(model_dir) for f in resumed_with["files"])
     assert (run_dir / "report" / "index.html").exists()
 
 
@@ -752,3 +758,46 @@ def test_experiment_pressure_reference_runs_npt_at_the_potentials_own_pressure(t
     with pytest.raises(StudyError, match="quenched in NPT"):
         load_study(_write(tmp_path, text.replace('relax_ps = 1, ensemble = "nvt" }',
                                                  'relax_ps = 1, ensemble = "npt" }', 1)))
+
+
+def test_a_glass_given_as_a_structure_file_starts_from_it_as_it_is(tmp_path):
+    """``structure``: no melt-quench; the file's content is in the hash; bad files are refused
+    when the study is loaded, naming the key and the problem."""
+    from ase.io import read, write
+
+    from ionscope.structures import crystal_supercell
+    from ionscope.workflow.pipeline import task_hashes
+    from ionscope.workflow.run import build_tasks
+    from ionscope.workflow.study_steps import build_runner
+
+    write(tmp_path / "frame.extxyz", crystal_supercell("beta-Li3PS4", repeat=(1, 1, 1)))
+    given = 'name = "glass"\nkind = "glass"\nstructure = "frame.extxyz"\nrepeat = [1, 1, 2]\n'
+    quenched = TINY[TINY.index('name = "glass"'):TINY.index('[[systems]]\nname = "gc"')]
+    text = TINY.replace(quenched, given)
+    study = load_study(_write(tmp_path, text))
+    glass = study.systems[1]
+    assert Path(glass.structure) == tmp_path / "frame.extxyz"
+    tasks = {t.key: t for t in build_tasks(study)}
+    assert "glass/prepare" not in tasks and "beta/build" in tasks
+    assert tasks["glass/md-800K"].roles["start"] == "glass/build"
+    build_runner(glass, 1)(tmp_path, {})
+    assert len(read(tmp_path / "start.extxyz")) == 64
+    before = task_hashes(tasks)
+    atoms = read(tmp_path / "frame.extxyz")
+    atoms.positions[0] += 0.1
+    write(tmp_path / "frame.extxyz", atoms)
+    after = task_hashes({t.key: t for t in build_tasks(study)})
+    assert after["glass/md-800K"] != before["glass/md-800K"]
+    assert after["beta/md-800K"] == before["beta/md-800K"]
+
+    write(tmp_path / "molecule.xyz", atoms, format="xyz")       # no cell
+    (tmp_path / "junk.extxyz").write_text("not a structure\n")
+    for edit, message in [(given.replace('repeat', 'atoms = 96\nrepeat'), "drop atoms"),
+                          (given.replace('"glass"\nstructure', '"glass"\ncrystal = "beta-Li3PS4"\nstructure'),
+                           "drop crystal"),
+                          (given.replace('kind = "glass"', 'kind = "glass-ceramic"'), "glass-ceramic is built"),
+                          (given.replace("frame.extxyz", "nowhere.extxyz"), "structure: 'nowhere.extxyz': no such file"),
+                          (given.replace("frame.extxyz", "junk.extxyz"), "ASE cannot read it"),
+                          (given.replace("frame.extxyz", "molecule.xyz"), "not a periodic cell")]:
+        with pytest.raises(StudyError, match=message):
+            load_study(_write(tmp_path, TINY.replace(quenched, edit)))

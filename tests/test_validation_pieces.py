@@ -83,3 +83,23 @@ def test_a_saved_partial_stage_goes_once_its_piece_has_finished(tmp_path):
     pieces.save(run)
     assert not (pieces.PIECES / "beta" / "md-700K.partial").exists()
     assert (pieces.PIECES / "beta" / "md-700K" / "ionscope-task.json").exists()
+
+
+def test_every_committed_md_piece_is_still_the_studys(shared_data):
+    """The committed MD pieces (hours of CPU each) carry the hashes that the study file and this
+    code give their tasks: a change that re-hashed them would make the next run start the
+    validation study's MD again. (The glass's dft-reference task hashes ../shared's frames.)"""
+    from ionscope.workflow.pipeline import task_hashes
+    from ionscope.workflow.run import build_tasks
+
+    pieces = _load(Path("unused"))
+    tasks = {t.key: t for t in build_tasks(pieces.load_study(pieces.STUDY))}
+    hashes = task_hashes(tasks)
+    root = PIECES_PY.parent / "pieces"
+    finished = {str(m.parent.relative_to(root)): json.loads(m.read_text())["hash"]
+                for m in root.rglob("ionscope-task.json")}
+    started = {str(m.parent.relative_to(root)).removesuffix(".partial"): m.read_text()
+               for m in root.rglob("ionscope-task.hash")}
+    md = {key: h for key, h in {**finished, **started}.items() if tasks[key].prepare is not None}
+    assert len(md) >= 20
+    assert {key for key, h in md.items() if hashes[key] != h} == set()

@@ -12,8 +12,8 @@ from .inputs import render_input
 from .lammps import StageResult, load_stage, prepare_stage, run_stage
 from .pressure import reference_pressure
 from .series import prepare_temperature_series, run_series
-from .stage import DEFAULT_TIMESTEP_FS, Stage
+from .stage import DEFAULT_TIMESTEP_FS, Stage, repoint_potential
 
 __all__ = ["DEFAULT_TIMESTEP_FS", "LAMMPSFailed", "Stage", "StageResult", "load_stage", "parse_thermo",
            "prepare_stage", "prepare_temperature_series", "protocols", "reference_pressure",
-           "render_input", "run_series", "run_stage"]
+           "render_input", "repoint_potential", "run_series", "run_stage"]

@@ -110,6 +110,35 @@ def save_stage_spec(stage_dir: Path, stage: Stage, potential: Potential, n_froze
                                         "potential": potential.as_dict()})
 
 
+def repoint_potential(stage_dir: str | os.PathLike, potential: Potential) -> None:
+    """Point the prepared stage in ``stage_dir`` at ``potential``: the model it was prepared with,
+    found at other paths (the folder was copied to another machine or checkout, and resumes with
+    the files there). Anything else that differs (kind, name, species, D3 term, pair style or file
+    names; file content, where the saved files are still there) is refused with
+    :class:`ValueError`."""
+    stage, saved, n_frozen = load_stage_spec(stage_dir)
+    if saved.as_dict() == potential.as_dict():
+        return
+    moved = (_without_paths(saved) == _without_paths(potential)
+             and not (all(f.is_file() for f in saved.files) and saved.sha256 != potential.sha256))
+    if not moved:
+        raise ValueError(
+            f"{Path(stage_dir) / STAGE_FILE}: prepared with potential {saved.name!r} "
+            f"({', '.join(map(str, saved.files))}), not {potential.name!r} "
+            f"({', '.join(map(str, potential.files))}); delete {stage_dir} to start again")
+    save_stage_spec(Path(stage_dir), stage, potential, n_frozen)
+
+
+def _without_paths(potential: Potential) -> dict:
+    """``potential.as_dict()`` with every file named by its file name only."""
+    record = potential.as_dict()
+    for f in potential.files:
+        record["pair_style"] = record["pair_style"].replace(str(f), f.name)
+        record["coeff_args"] = [a.replace(str(f), f.name) for a in record["coeff_args"]]
+    record["files"] = [f.name for f in potential.files]
+    return record
+
+
 def load_stage_spec(stage_dir: str | os.PathLike) -> tuple[Stage, Potential, int]:
     """The stage, potential and number of frozen atoms that ``stage_dir/stage.json`` holds."""
     path = Path(stage_dir) / STAGE_FILE

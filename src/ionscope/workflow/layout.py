@@ -73,8 +73,8 @@ class StudyLayout:
 
     def start(self, system) -> str:
         """The task whose final structure a system's MD starts from: the prepared (melt-quenched
-        or annealed) cell, or the built one."""
-        prepared = system.kind != "crystal" or system.anneal_T
+        or annealed) cell, or the built one (a crystal, or a given structure, not annealed)."""
+        prepared = (system.kind != "crystal" and not system.structure) or system.anneal_T
         return self.prepare(system.name) if prepared else self.build(system.name)
 
     def report_roles(self) -> dict[str, dict]:

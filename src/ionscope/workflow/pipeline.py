@@ -55,6 +55,7 @@ class Task:
     deps: list[str] = field(default_factory=list)
     run: Callable | None = None          # run(work_dir, deps) for in-process tasks
     prepare: Callable | None = None      # MD tasks: prepare(work_dir, deps) writes a stage folder
+                                         # (or, resumed, points it at the potential's files)
     mpi_ranks: int = 1
     inputs: dict[str, Path] = field(default_factory=dict)   # files hashed by content
     roles: dict[str, str | dict] = field(default_factory=dict)
@@ -193,8 +194,7 @@ class Pipeline:
 
     def _prepare_md(self, key: str) -> Path:
         work = self._work_dir(key)
-        if not (work / "stage.json").exists():
-            self.tasks[key].prepare(work, self._deps(key))
+        self.tasks[key].prepare(work, self._deps(key))
         self.log(f"[{key}] {self.tasks[key].kind} → {self.executor.name}")
         return work
 

@@ -45,8 +45,13 @@ def build_tasks(study: Study) -> list[Task]:
     tasks: list[Task] = []
     for system in study.systems:
         s = system.name
-        sys_params = system.model_dump(exclude={"dft_reference"})   # only its own task reads it
+        # dft_reference: only its own task reads it; structure: only where given (the hashes of
+        # studies without it stay as they were)
+        unread = {"dft_reference"} | ({"structure"} if system.structure is None else set())
+        sys_params = system.model_dump(exclude=unread)
         inputs = {"crystal": _crystal_file(system.crystal)} if system.crystal else {}
+        if system.structure:
+            inputs["structure"] = Path(system.structure)
         seed = task_seed(study.seed, s, "build")
         tasks.append(Task(keys.build(s), "build", {"system": sys_params, "seed": seed},
                           run=steps.build_runner(system, seed), inputs=inputs))

@@ -10,6 +10,10 @@ analyses, validated on load (pydantic) with errors that name the file, the key a
     kind = "crystal"       # crystal | glass | glass-ceramic
     crystal = "beta-Li3PS4"
     atoms = 256
+    [[systems]]
+    name = "my-glass"
+    kind = "glass"
+    structure = "glass.extxyz"   # start from this cell as it is (no melt-quench)
     [md]
     temperatures = [600, 800, 1000]
     production_ps = 50
@@ -23,6 +27,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
+from ase.io import read as ase_read
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..data import data_path
@@ -77,6 +82,9 @@ class SystemSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
     kind: Literal["crystal", "glass", "glass-ceramic"]
     crystal: str | None = Field(None, description="bundled crystal name or CIF path")
+    structure: str | None = Field(None, description="crystal or glass: a structure file that ASE "
+                                  "reads (extxyz, CIF, POSCAR …) to start from as it is, without "
+                                  "a melt-quench; 'repeat' makes a supercell of it")
     composition: str | None = Field(None, description='glass: "75Li2S-25P2S5" or a formula')
     atoms: int | None = Field(None, gt=0, description="target number of atoms (most cubic supercell)")
     repeat: tuple[int, int, int] | None = Field(None, description="explicit supercell of the crystal")
@@ -97,6 +105,8 @@ class SystemSpec(_Strict):
 
     @model_validator(mode="after")
     def _inputs(self):
+        if self.structure is not None:
+            return self._given_structure()
         if self.kind in ("crystal", "glass-ceramic") and not self.crystal:
             raise ValueError(f"a {self.kind} system needs 'crystal' (bundled name or CIF path)")
         if self.kind == "glass" and not (self.composition or self.crystal):
@@ -110,6 +120,19 @@ class SystemSpec(_Strict):
                                  "composition takes 'atoms'")
         elif self.atoms is None:
             raise ValueError("give 'atoms' (target size) or, for a crystal, 'repeat'")
+        return self
+
+    def _given_structure(self):
+        """A system that starts from a structure file: nothing is built or melted for it."""
+        if self.kind == "glass-ceramic":
+            raise ValueError("a glass-ceramic is built from 'crystal' (its frozen slab), not "
+                             "from 'structure'")
+        given = [k for k in ("crystal", "composition", "atoms") if getattr(self, k) is not None]
+        if given:
+            raise ValueError(f"'structure' is the starting cell as it is: drop {', '.join(given)} "
+                             f"(a supercell of it is 'repeat')")
+        if self.repeat is not None and min(self.repeat) < 1:
+            raise ValueError(f"'repeat' takes three positive integers, got {self.repeat}")
         return self
 
 
@@ -234,11 +257,24 @@ def load_study(path: str | Path) -> Study:
         raise StudyError(f"{path}: {exc}") from None
 
 
+def _structure_problems(path: Path, base: Path) -> list[str]:
+    """Why ``path`` cannot start an MD run: missing, unreadable, or not a periodic cell."""
+    if not path.is_file():
+        return [f"no such file (looked in {base.resolve()})"]
+    try:
+        atoms = ase_read(path)
+    except Exception as exc:   # ASE raises many kinds for a file it cannot parse
+        return [f"ASE cannot read it ({type(exc).__name__}: {exc})"]
+    if not (atoms.pbc.all() and atoms.cell.volume > 0):
+        return ["not a periodic cell (MD needs a cell with three lattice vectors)"]
+    return []
+
+
 def _resolve_paths(study: Study, base: Path) -> Study:
-    """Relative CIF, potential and DFT-reference paths become absolute; a crystal or potential
-    that is neither bundled nor an existing file is refused here, not when the run reaches it
-    (missing DFT-reference frames are refused when the study's tasks are built:
-    :func:`dft_reference_files`)."""
+    """Relative CIF, structure, potential and DFT-reference paths become absolute; a crystal or
+    potential that is neither bundled nor an existing file, or a structure that cannot start MD,
+    is refused here, not when the run reaches it (missing DFT-reference frames are refused when
+    the study's tasks are built: :func:`dft_reference_files`)."""
     def fix(value: str | None) -> str | None:
         if value is None:
             return None
@@ -251,6 +287,9 @@ def _resolve_paths(study: Study, base: Path) -> Study:
         if s.crystal and s.crystal not in crystals and not Path(fix(s.crystal)).is_file():
             problems.append(f"  systems.{k}.crystal: {s.crystal!r} is neither a bundled crystal "
                             f"({', '.join(crystals)}) nor a file (looked in {base.resolve()})")
+        if s.structure:
+            problems += [f"  systems.{k}.structure: {s.structure!r}: {p}"
+                         for p in _structure_problems(Path(fix(s.structure)), base)]
     spec = study.potential
     if spec.name and spec.name not in available_models():
         problems.append(f"  potential.name: {spec.name!r} is not a bundled potential "
@@ -261,7 +300,7 @@ def _resolve_paths(study: Study, base: Path) -> Study:
     if problems:
         raise StudyError("invalid study file\n" + "\n".join(problems))
     systems = [s.model_copy(update={"crystal": fix(s.crystal) if s.crystal not in crystals
-                                    else s.crystal,
+                                    else s.crystal, "structure": fix(s.structure),
                                     "dft_reference": s.dft_reference and s.dft_reference.model_copy(
                                         update={"frames": [fix(f) for f in s.dft_reference.frames]})})
                for s in study.systems]

@@ -32,7 +32,7 @@ from ..io import open_trajectory
 from ..io.tables import write_csv
 from ..potential.ensemble import force_deviation
 from ..potential.lammps_eval import committee_forces
-from ..md import Stage, load_stage, prepare_stage, protocols, reference_pressure
+from ..md import Stage, load_stage, prepare_stage, protocols, reference_pressure, repoint_potential
 from ..md.pressure import BAR_PER_GPA
 from ..provenance import provenance, write_json
 from ..report import study_figures as figs
@@ -68,7 +68,9 @@ def _start_atoms(folder: Path):
 def build_runner(system, seed: int):
     def run(work: Path, deps) -> None:
         size = {"target_atoms": system.atoms, "repeat": system.repeat}
-        if system.kind == "glass-ceramic":
+        if system.structure:
+            atoms = crystal_supercell(system.structure, repeat=system.repeat or (1, 1, 1))
+        elif system.kind == "glass-ceramic":
             atoms = glass_ceramic_cell(system.crystal, system.crystal_fraction, axis=system.axis, **size)
         elif system.kind == "glass" and system.composition:
             atoms = random_packing(composition_counts(system.composition, system.atoms),
@@ -78,24 +80,31 @@ def build_runner(system, seed: int):
         write(work / "start.extxyz", atoms)
         BuildSummary(system=system.name, atoms=len(atoms), formula=atoms.get_chemical_formula(),
                      cell=atoms.cell.array.tolist()).write(work, provenance(
+                         inputs={"structure": system.structure} if system.structure else None,
                          parameters={"system": system.model_dump(), "seed": seed}))
     return run
 
 
 def md_runner(potential, make_stage):
     """An MD task: the :class:`~ionscope.md.Stage` that ``make_stage(work, deps)`` returns,
-    prepared from the starting structure of the ``start`` dependency (run by the executor)."""
+    prepared from the starting structure of the ``start`` dependency (run by the executor). A
+    stage prepared before (being resumed, perhaps on another machine) is pointed at this
+    potential's files."""
     def prepare(work: Path, deps) -> None:
-        prepare_stage(work, make_stage(work, deps), potential, _start_atoms(deps["start"]))
+        if (work / "stage.json").exists():
+            repoint_potential(work, potential)
+        else:
+            prepare_stage(work, make_stage(work, deps), potential, _start_atoms(deps["start"]))
     return prepare
 
 
 def prepare_runner(system, md, potential, seed: int):
-    """Melt-quench (glass), quench with a frozen slab (glass-ceramic) and anneal, as asked."""
+    """Melt-quench (glass), quench with a frozen slab (glass-ceramic) and anneal, as asked; a
+    system given as a structure file is only annealed."""
     def make_stage(work: Path, deps) -> Stage:
         mq = system.melt_quench
         segments = []
-        if system.kind == "glass":
+        if system.kind == "glass" and not system.structure:
             segments += protocols.melt_quench(mq.T_high, mq.hold_ps, mq.cool_rate, mq.T_low,
                                               mq.relax_ps, ensemble=mq.ensemble)
         elif system.kind == "glass-ceramic":
