@@ -32,6 +32,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from ase.geometry import find_mic
 from ase.io import read, write
 from ase.optimize import FIRE
 from tqdm import tqdm
@@ -56,22 +57,16 @@ def _relax(atoms, calc, fmax: float = 0.02):
     return atoms, atoms.get_potential_energy()
 
 
-def _minimum_image(d: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    frac = np.linalg.solve(cell.T, d.reshape(-1, 3).T).T
-    return (frac - np.round(frac)) @ cell
-
-
 def li_off_site(atoms, perfect) -> int:
     """Li farther than OFF_SITE from every Li site of ``perfect`` (minimum image), after the
     P atoms' mean displacement (the drift of the framework in MD) is taken off."""
-    cell = atoms.cell.array
     symbols = np.array(atoms.get_chemical_symbols())
-    drift = _minimum_image(atoms.positions[symbols == "P"] - perfect.positions[symbols == "P"],
-                           cell).mean(axis=0)
+    drift = find_mic(atoms.positions[symbols == "P"] - perfect.positions[symbols == "P"],
+                     atoms.cell)[0].mean(axis=0)
     li = atoms.positions[symbols == "Li"] - drift
     sites = perfect.positions[symbols == "Li"]
-    dist = np.linalg.norm(_minimum_image(li[:, None, :] - sites[None, :, :], cell),
-                          axis=-1).reshape(len(li), len(sites))
+    dist = find_mic((li[:, None, :] - sites[None, :, :]).reshape(-1, 3),
+                    atoms.cell)[1].reshape(len(li), len(sites))
     return int((dist.min(axis=1) > OFF_SITE).sum())
 
 
