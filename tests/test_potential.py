@@ -168,3 +168,64 @@ def test_ensemble_of_two_seeds_deviates_most_far_from_the_data(tmp_path, shared_
     write(tmp_path / "squeezed.extxyz", [squeezed])
     far = model_deviation(tiny_models, open_trajectory(tmp_path / "squeezed.extxyz"))
     assert far["max_devi_f"][0] > near["max_devi_f"].max()
+
+
+def _write_npy_system(root, coords, boxes, types):
+    """A labelled DeePMD npy system (zero labels) of the given frames."""
+    (root / "set.000").mkdir(parents=True)
+    (root / "type.raw").write_text("\n".join(map(str, types)) + "\n")
+    (root / "type_map.raw").write_text("Li\nP\nS\n")
+    n = len(coords)
+    np.save(root / "set.000" / "coord.npy", coords.reshape(n, -1))
+    np.save(root / "set.000" / "box.npy", boxes.reshape(n, 9))
+    np.save(root / "set.000" / "energy.npy", np.zeros(n))
+    np.save(root / "set.000" / "force.npy", np.zeros_like(coords).reshape(n, -1))
+
+
+@pytest.mark.deepmd
+def test_min_neighbor_distance_is_deepmds_and_counts_periodic_images(tmp_path):
+    pytest.importorskip("deepmd")
+    from deepmd.pt.utils.update_sel import UpdateSel
+    from deepmd.utils.data_system import get_data
+
+    from ionscope.potential.deepmd import min_neighbor_distance
+
+    rng = np.random.default_rng(3)
+    box = np.tile(np.diag([7.0, 7.5, 8.0]), (4, 1, 1))
+    coords = rng.uniform(0, 7, size=(4, 12, 3))
+    coords[2, 5] = coords[2, 4] + [1.3, 0.0, 0.0]           # the closest pair, inside the cell
+    _write_npy_system(tmp_path / "random", coords, box, rng.integers(0, 3, 12))
+    ours = min_neighbor_distance([tmp_path / "random"])
+    data = get_data({"systems": [str(tmp_path / "random")], "batch_size": 1}, 0, ["Li", "P", "S"], None)
+    assert ours == pytest.approx(UpdateSel().get_min_nbor_dist(data), abs=1e-9)
+    assert ours <= 1.3 + 1e-12
+    # one atom in a 2.9 Å cube: its only neighbours are its own periodic images
+    _write_npy_system(tmp_path / "single", np.zeros((1, 1, 3)), np.diag([2.9] * 3)[None], [0])
+    assert min_neighbor_distance([tmp_path / "single"]) == pytest.approx(2.9)
+
+
+@pytest.mark.deepmd
+@pytest.mark.slow
+def test_the_bundled_deepmd_model_compresses_from_an_empty_cache(tmp_path, monkeypatch, shared_data):
+    """Its training skipped DeePMD's neighbour statistics; the frozen file carries the minimum
+    neighbour distance, so a fresh machine can compress it (CI once failed here)."""
+    pytest.importorskip("deepmd")
+    from deepmd.infer import DeepPot
+
+    from ionscope.io.deepmd_npy import load_system
+    from ionscope.potential.bundled import bundled_model, model_card
+
+    monkeypatch.setenv("IONSCOPE_CACHE", str(tmp_path))
+    compressed = bundled_model("deepmd-paper", compressed=True)
+    assert compressed.parent == tmp_path and compressed.stat().st_size > 0
+    frozen = bundled_model("deepmd-paper")
+    import deepmd.pt.cxx_op  # noqa: F401  (registers DeePMD's TorchScript operators)
+    import torch
+
+    assert torch.jit.load(str(frozen)).get_min_nbor_dist() == pytest.approx(
+        model_card("deepmd-paper")["min_nbor_dist"])
+    data = load_system(shared_data / "lips-dft" / "beta-Li3PS4")
+    types = data["types"]   # the data's type map is the model's (Li, P, S)
+    e0, f0, _ = DeepPot(str(frozen)).eval(data["coord"][:2], data["box"][:2], types)
+    e1, f1, _ = DeepPot(str(compressed)).eval(data["coord"][:2], data["box"][:2], types)
+    assert np.allclose(e0, e1, atol=1e-6) and np.allclose(f0, f1, atol=1e-5)

@@ -109,6 +109,39 @@ def freeze(workdir: str | Path, output: str | Path) -> Path:
     return output
 
 
+def min_neighbor_distance(systems: Sequence[str | Path], cutoff: float = 4.0) -> float:
+    """The shortest interatomic distance (Å, periodic images included) in every frame of
+    ``systems``: what DeePMD's neighbour statistics store as ``min_nbor_dist`` and what ``dp
+    compress`` needs for the lower end of its tables."""
+    from ase.neighborlist import primitive_neighbor_list
+
+    shortest = np.inf
+    for system in systems:
+        data = load_system(system)
+        for coord, box in zip(data["coord"], data["box"]):
+            d = primitive_neighbor_list("d", [True] * 3, box.reshape(3, 3), coord.reshape(-1, 3),
+                                        cutoff, self_interaction=False)
+            if len(d):
+                shortest = min(shortest, float(d.min()))
+    if not np.isfinite(shortest):
+        raise ValueError(f"no two atoms closer than {cutoff} Å in {len(systems)} systems")
+    return shortest
+
+
+def store_min_neighbor_distance(model: str | Path, distance: float) -> Path:
+    """Write ``distance`` into a frozen model's ``min_nbor_dist`` (as ``dp train`` does unless
+    told ``--skip-neighbor-stat``), so that ``dp compress`` needs no training data."""
+    import deepmd.pt.cxx_op  # noqa: F401  (registers DeePMD's TorchScript operators)
+    import torch
+
+    model = Path(model).resolve()
+    scripted = torch.jit.load(str(model), map_location="cpu")
+    scripted.min_nbor_dist.fill_(float(distance))
+    with atomic_path(model) as tmp:
+        torch.jit.save(scripted, str(tmp))
+    return model
+
+
 def compress(model: str | Path, output: str | Path, training_input: str | Path | None = None,
              step: float = 0.01) -> Path:
     """Tabulate the embedding nets (``dp compress``); ``training_input`` lets DeePMD recompute the

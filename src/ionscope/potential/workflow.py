@@ -33,12 +33,14 @@ def train_deepmd(data: str | Path | list[str | Path], workdir: str | Path, prese
         deepmd.train(workdir / "train", config, skip_neighbor_stat=skip_neighbor_stat,
                      restart=restart)
         deepmd.freeze(workdir / "train", frozen)
+        if skip_neighbor_stat:   # the frozen model must still carry it, for dp compress
+            deepmd.store_min_neighbor_distance(
+                frozen, deepmd.min_neighbor_distance(split.train_dirs))
     model = frozen
     if compress:
         model = workdir / "compressed.pth"
         if not model.exists() or model.stat().st_mtime < frozen.stat().st_mtime:
-            deepmd.compress(frozen, model, training_input=workdir / "train" / "input.json"
-                            if skip_neighbor_stat else None)
+            deepmd.compress(frozen, model)
     result = deepmd.evaluate(model, split.valid_dirs)
     write_validation(result, workdir / "validation")
     record = provenance(inputs=data_inputs(roots),
