@@ -20,7 +20,7 @@ from ..potential.validation import validation_table, write_validation
 from ..potential.workflow import train_deepmd
 from ..workflow.learn import LearnPlan, run_plan
 from ..workflow.potential_checks import validate_physics
-from .common import add_trajectory_options, open_from_args
+from .common import add_trajectory_options, open_from_args, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--pressure-reference", choices=["dft", "experiment"], default="dft",
                      help="NPT at 1 bar (dft) or at 1 bar + the potential's own pressure of the "
                      "CIF cell (experiment, Lee & Wan 2008)")
+    val.add_argument("--mpi", type=positive_int, default=1, help="MPI ranks of every run")
     val.set_defaults(func=_validate)
 
     dev = actions.add_parser("deviation", help="model deviation of an ensemble along a trajectory",
@@ -208,7 +209,7 @@ def _test(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     potential = resolve_potential(args.model, compressed=args.compressed)
     result = validate_physics(potential, args.workdir, progress=True,
-                              pressure_reference=args.pressure_reference)
+                              pressure_reference=args.pressure_reference, mpi_ranks=args.mpi)
     for name, ok in result["checks"].items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     return 0 if result["passed"] else 1

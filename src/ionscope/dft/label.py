@@ -103,12 +103,13 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
     """Label ``frames`` (ASE ``Atoms`` of one species list) with CP2K into the system ``out_dir``.
 
     ``sources`` names where each frame came from (kept in ``labels.json``); ``dispatch`` is
-    ``{"machine": {...}, "resources": {...}}`` for dpdispatcher (frames then start from the
-    atomic guess, in parallel), ``None`` to run here with ``mpi`` ranks per frame. CP2K runs in
-    ``workdir`` (default ``OUT/work``), which may be deleted once the system is written.
-    ``guess_wfn``: a CP2K wavefunction (``.wfn``, or ``.kp`` with k-points) of a similar frame
-    with the same atoms, for the first SCF run here to start from (later frames start from their
-    predecessor's); the converged result does not depend on it, only the number of SCF steps.
+    ``{"machine": {...}, "resources": {...}}`` for dpdispatcher (frames then run in parallel,
+    each from ``guess_wfn`` or the atomic guess), ``None`` to run here with ``mpi`` ranks per
+    frame. CP2K runs in ``workdir`` (default ``OUT/work``), which may be deleted once the system
+    is written. ``guess_wfn``: a CP2K wavefunction (``.wfn``, or ``.kp`` with k-points) of a
+    similar frame with the same atoms, for the first SCF run here to start from (later frames
+    start from their predecessor's); the converged result does not depend on it, only the number
+    of SCF steps.
     """
     out_dir = Path(out_dir).resolve()
     workdir = Path(workdir).resolve() if workdir is not None else out_dir / "work"
@@ -167,7 +168,8 @@ def label_frames(frames: Sequence[Atoms], out_dir: str | os.PathLike, settings: 
     if labels:
         publish()             # reused labels are in the system before any new run starts
     if dispatch is not None and todo:
-        _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report)
+        _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report,
+                        guess_wfn)
     else:
         _run_here(frames, todo, keys, workdir, settings, mpi, timeout, labels, report, progress,
                   publish, guess_wfn)
@@ -222,8 +224,10 @@ def _smeared_retry(directory: Path, args: tuple, mpi: int, timeout: float | None
                             restart_wfn=restart_file(directory))
 
 
-def _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report):
-    """Frames as dpdispatcher tasks (one CP2K run each) on the given machine and resources."""
+def _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels, report,
+                    guess_wfn=None):
+    """Frames as dpdispatcher tasks (one CP2K run each) on the given machine and resources;
+    ``guess_wfn`` travels with every task as ``guess.wfn`` and starts its SCF."""
     from dpdispatcher import Machine, Resources, Submission, Task  # optional dependency
 
     command = " ".join(cp2k_command(mpi)) + " -i cp2k.inp -o cp2k.out"
@@ -232,10 +236,17 @@ def _run_dispatched(frames, todo, keys, workdir, settings, mpi, dispatch, labels
         directory = _frame_dir(workdir, i)
         directory.mkdir(parents=True, exist_ok=True)
         atoms = frames[i]
-        (directory / "cp2k.inp").write_text(render_input(
-            atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array, settings))
+        forward = ["cp2k.inp"]
+        guess = directory / f"guess{Path(guess_wfn).suffix}" if guess_wfn else None
+        text = render_input(atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array,
+                            settings, restart_wfn=guess)
+        if guess is not None and str(guess.resolve()) in text:   # a wavefunction of this kind
+            shutil.copyfile(guess_wfn, guess)
+            text = text.replace(str(guess.resolve()), guess.name)  # beside cp2k.inp, remotely too
+            forward.append(guess.name)
+        (directory / "cp2k.inp").write_text(text)
         tasks.append(Task(command=command, task_work_path=directory.name,
-                          forward_files=["cp2k.inp"], backward_files=["cp2k.out"],
+                          forward_files=forward, backward_files=["cp2k.out"],
                           outlog="cp2k.log", errlog="cp2k.err"))
     machine = Machine.load_from_dict(dispatch.get("machine") or {
         "batch_type": "Shell", "context_type": "LazyLocalContext", "local_root": str(workdir)})

@@ -57,12 +57,13 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
                      npt_ps: float = 4.0, melt_ps: float = 2.0,
                      timestep_fs: float = DEFAULT_TIMESTEP_FS, seed: int = 1,
                      progress: bool = False, pressure_reference: str = "dft",
-                     reference_ps: float = 2.0) -> dict:
+                     reference_ps: float = 2.0, mpi_ranks: int = 1) -> dict:
     """Run the checks in ``workdir`` and return their values, limits and pass/fail flags.
 
     ``pressure_reference="dft"`` runs NPT at 1 bar (the potential's own equation of state);
     ``"experiment"`` at 1 bar plus the potential's own pressure of the CIF cell at T, per axis
     (:mod:`ionscope.md.pressure`, Lee & Wan 2008), measured by ``reference_ps`` of NVT first.
+    Every run uses ``mpi_ranks`` MPI ranks.
     """
     if pressure_reference not in ("dft", "experiment"):
         raise ValueError(f"pressure_reference must be 'dft' or 'experiment', got {pressure_reference!r}")
@@ -77,11 +78,12 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
             nvt = run_stage(workdir / f"beta-nvt-{T:g}K", Stage(
                 protocols.nvt(T, reference_ps), timestep_fs=timestep_fs, seed=seed,
                 dump_every_ps=reference_ps / 4, thermo_every_ps=reference_ps / 100),
-                potential, reference, progress=progress)
+                potential, reference, progress=progress, mpi_ranks=mpi_ranks)
             P = tuple(float(1.0 + c) for c in reference_pressure(nvt.thermo))
         stage = Stage(protocols.nvt(T, 0.5) + protocols.npt(T, npt_ps, P), timestep_fs=timestep_fs,
                       seed=seed, dump_every_ps=0.1, restart_every_ps=npt_ps)
-        res = run_stage(workdir / f"beta-npt-{T:g}K", stage, potential, reference, progress=progress)
+        res = run_stage(workdir / f"beta-npt-{T:g}K", stage, potential, reference,
+                        progress=progress, mpi_ranks=mpi_ranks)
         traj = open_trajectory(res.trajectory)
         cell = _average_cell(traj)
         lengths = np.linalg.norm(cell, axis=1)
@@ -103,7 +105,8 @@ def validate_physics(potential, workdir: str | Path, repeat=(1, 2, 2), temperatu
             "sps_peak": angles.results.peak[("S", "P", "S")],
         }
     melt = Stage(protocols.nvt(1500, melt_ps), timestep_fs=timestep_fs, seed=seed, dump_every_ps=0.05)
-    res = run_stage(workdir / "melt-1500K", melt, potential, reference, progress=progress)
+    res = run_stage(workdir / "melt-1500K", melt, potential, reference, progress=progress,
+                    mpi_ranks=mpi_ranks)
     traj = open_trajectory(res.trajectory)
 
     d_min = min(float(neighbor_pairs(as_snapshot(traj[k], traj.symbols), 3.0, "d").min())
