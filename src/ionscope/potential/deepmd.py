@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..analysis.base import as_snapshot, neighbor_pairs
 from ..io.deepmd_npy import load_system
 from ..provenance import atomic_path, write_json
 from .validation import summarize_errors
@@ -113,14 +114,13 @@ def min_neighbor_distance(systems: Sequence[str | Path], cutoff: float = 4.0) ->
     """The shortest interatomic distance (Å, periodic images included) in every frame of
     ``systems``: what DeePMD's neighbour statistics store as ``min_nbor_dist`` and what ``dp
     compress`` needs for the lower end of its tables."""
-    from ase.neighborlist import primitive_neighbor_list
-
     shortest = np.inf
     for system in systems:
         data = load_system(system)
+        symbols = np.array(data["type_map"])[data["types"]]
         for coord, box in zip(data["coord"], data["box"]):
-            d = primitive_neighbor_list("d", [True] * 3, box.reshape(3, 3), coord.reshape(-1, 3),
-                                        cutoff, self_interaction=False)
+            snap = as_snapshot((symbols, coord.reshape(-1, 3), box.reshape(3, 3)))
+            d = neighbor_pairs(snap, cutoff, "d")
             if len(d):
                 shortest = min(shortest, float(d.min()))
     if not np.isfinite(shortest):
