@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# MPI ranks for the tests' CP2K and LAMMPS runs: both cores of a CI machine (pytest waits meanwhile)
+TEST_MPI_RANKS = 2 if shutil.which("mpirun") and (os.cpu_count() or 1) >= 2 else 1
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from ase.build import bulk
 from ase.units import Bohr, Hartree
 
+from conftest import TEST_MPI_RANKS
 from ionscope.dft import CP2KSettings, curate, d3_terms, get_preset, label_frames
 from ionscope.dft.compare import level_evidence
 from ionscope.dft.cp2k import run_single_point
@@ -28,8 +28,6 @@ TINY = CP2KSettings(name="tiny", d3=False, cutoff=150, rel_cutoff=30,
                            "S": "DZVP-MOLOPT-SR-GTH"}, eps_scf=1e-5, eps_default=1e-10)
 
 
-# CP2K's ranks for the tests' SCF runs: both cores of a CI machine (pytest waits meanwhile)
-CP2K_RANKS = 2 if (os.cpu_count() or 1) >= 2 and shutil.which("mpirun") else 1
 # the converged wavefunction of li2s() at TINY: rattled frames start from it (tests/data/README.md)
 LI2S_WFN = Path(__file__).parent / "data" / "li2s-tiny-pbe.wfn"
 
@@ -75,10 +73,10 @@ def test_cp2k_d3_difference_equals_analytic_d3(tmp_path):
     atoms = li2s(0.15, seed=3)
     args = (atoms.get_chemical_symbols(), atoms.positions, atoms.cell.array)
     pbe = run_single_point(tmp_path / "pbe", *args, TINY, restart_wfn=LI2S_WFN,
-                           mpi=CP2K_RANKS)
+                           mpi=TEST_MPI_RANKS)
     wfn = tmp_path / "pbe" / "frame-RESTART.wfn"
     pbe_d3 = run_single_point(tmp_path / "d3", *args, TINY.model_copy(update={"d3": True}),
-                              mpi=CP2K_RANKS, restart_wfn=wfn)
+                              mpi=TEST_MPI_RANKS, restart_wfn=wfn)
     d3 = d3_terms(*args)
     assert pbe_d3.energy - pbe.energy == pytest.approx(d3.energy, abs=2e-4 * len(atoms))
     assert np.abs(pbe_d3.forces - pbe.forces - d3.forces).max() < 2e-3
@@ -92,7 +90,7 @@ def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
     out = tmp_path / "li2s"
     with pytest.warns(UserWarning, match="only 5.7 Å wide"):   # Γ only in a 5.7 Å cell
         report = label_frames(frames, out, TINY, sources=["a", "b"], progress=False,
-                              mpi=CP2K_RANKS, guess_wfn=LI2S_WFN)
+                              mpi=TEST_MPI_RANKS, guess_wfn=LI2S_WFN)
     assert report.labelled == [0, 1] and not report.failed and report.reused == 0
     traj = open_trajectory(out)
     assert traj.n_frames == 2 and list(traj.symbols) == frames[0].get_chemical_symbols()
@@ -120,7 +118,7 @@ def test_label_frames_writes_a_deepmd_system_and_resumes(tmp_path):
     # a changed frame is recomputed, the unchanged one reused
     frames[1] = li2s(0.12, seed=2)
     changed = label_frames(frames, out, TINY, progress=False, guess_wfn=LI2S_WFN,
-                           mpi=CP2K_RANKS)
+                           mpi=TEST_MPI_RANKS)
     assert changed.reused == 1 and np.load(out / "set.000" / "energy.npy")[0] == energies[0]
 
 
@@ -136,7 +134,7 @@ def test_failed_frames_are_reported_and_never_stored(tmp_path):
     atoms = li2s(0.1)
     folder = tmp_path / "bad" / "work" / "frame-00000"
     retry = run_single_point(folder, atoms.get_chemical_symbols(), atoms.positions,
-                             atoms.cell.array, TINY, restart_wfn=LI2S_WFN, mpi=CP2K_RANKS)
+                             atoms.cell.array, TINY, restart_wfn=LI2S_WFN, mpi=TEST_MPI_RANKS)
     assert np.isfinite(retry.energy) and retry.scf_steps > 2
     assert (folder / "cp2k.out").read_text().count("PROGRAM STARTED AT") == 1
     timed_out = label_frames([li2s(0.1)], tmp_path / "slow", TINY, timeout=0.5, progress=False)
@@ -152,14 +150,14 @@ def test_an_scf_that_fails_with_integer_occupations_is_solved_with_smearing(tmp_
     (Li2S, a gap of eV) that is the same label."""
     atoms = li2s(0.1, seed=4)
     cut = TINY.model_copy(update={"max_scf": 2, "max_outer_scf": 1})
-    report = label_frames([atoms], tmp_path / "cut", cut, progress=False, mpi=CP2K_RANKS)
+    report = label_frames([atoms], tmp_path / "cut", cut, progress=False, mpi=TEST_MPI_RANKS)
     assert report.labelled == [0] and not report.failed
     meta = json.loads((tmp_path / "cut" / "labels.json").read_text())
     assert meta["frames"][0]["smearing_K"] == SCF_FALLBACK_SMEARING_K
     assert "SMEAR ON" in (tmp_path / "cut" / "work" / "frame-00000" / "cp2k.inp").read_text()
     smeared = load_system(tmp_path / "cut")
     plain = run_single_point(tmp_path / "plain", atoms.get_chemical_symbols(), atoms.positions,
-                             atoms.cell.array, TINY, restart_wfn=LI2S_WFN, mpi=CP2K_RANKS)
+                             atoms.cell.array, TINY, restart_wfn=LI2S_WFN, mpi=TEST_MPI_RANKS)
     assert plain.smearing_K == 0.0
     assert abs(smeared["energy"][0] - plain.energy) / len(atoms) < 1e-4          # eV/atom
     np.testing.assert_allclose(smeared["force"][0].reshape(-1, 3), plain.forces, atol=2e-3)
@@ -337,11 +335,11 @@ def test_kpoints_give_the_supercell_label(tmp_path):
     settings = TINY.model_copy(update={"supercell_width": 3.0})
     assert settings.kpoint_grid(cell.cell.array) == (1, 1, 2)
     small = run_single_point(tmp_path / "k", cell.get_chemical_symbols(), cell.positions,
-                             cell.cell.array, settings, mpi=CP2K_RANKS)
+                             cell.cell.array, settings, mpi=TEST_MPI_RANKS)
     big = cell * (1, 1, 2)
     assert settings.kpoint_grid(big.cell.array) == (1, 1, 1)
     ref = run_single_point(tmp_path / "gamma", big.get_chemical_symbols(), big.positions,
-                           big.cell.array, settings, mpi=CP2K_RANKS)
+                           big.cell.array, settings, mpi=TEST_MPI_RANKS)
     assert (tmp_path / "k" / "frame-RESTART.kp").exists()
     # equal up to the real-space grids, which CP2K sizes per cell (at 500 Ry on β-Li3PS4:
     # 0.001 meV/atom, 0.05 meV/Å); Γ only in the small cell is far off

@@ -17,7 +17,8 @@ from ionscope.structures import crystal_supercell
 from ionscope.workflow.learn import (ExploreTask, LearnSettings, _earlier_wavefunctions, _explore,
                                      learn, select)
 
-from test_dft import CP2K_RANKS, TINY, needs_cp2k
+from conftest import TEST_MPI_RANKS
+from test_dft import TINY, needs_cp2k
 
 
 def test_select_takes_candidates_between_the_trust_levels_spread_in_time():
@@ -55,7 +56,7 @@ def test_one_learning_iteration_explores_selects_labels_refits_and_resumes(share
     atoms = bulk("Li2S", "fluorite", a=5.708, cubic=True)
     tasks = [ExploreTask("li2s-600K", atoms, T=600, ps=0.5, dump_every_ps=0.1),
              ExploreTask("li2s-900K", atoms, T=900, ps=0.5, dump_every_ps=0.1)]
-    settings = LearnSettings(trust_lo=0.0, trust_hi=50.0, max_select=1, seed=2, mpi=CP2K_RANKS)
+    settings = LearnSettings(trust_lo=0.0, trust_hi=50.0, max_select=1, seed=2, mpi=TEST_MPI_RANKS)
     rows = learn(tasks, members, lambda s, w, seed: linear_committee(s, w, seed, n_members=2, stride=2),
                  [data], tmp_path / "loop", TINY, settings=settings, log=lambda *_: None)
     row = rows[0]

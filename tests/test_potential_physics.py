@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+
+from conftest import TEST_MPI_RANKS
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +15,8 @@ def beta_checks(tmp_path_factory, potential):
     from ionscope.workflow.potential_checks import validate_physics
 
     folder = tmp_path_factory.mktemp("deepmd-physics")
-    ranks = 2 if shutil.which("mpirun") and (os.cpu_count() or 1) >= 2 else 1
     return folder, validate_physics(potential, folder, temperatures=(300.0,), npt_ps=2.0,
-                                    melt_ps=0.5, mpi_ranks=ranks)
+                                    melt_ps=0.5, mpi_ranks=TEST_MPI_RANKS)
 
 
 @pytest.mark.deepmd
