@@ -10,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# MPI ranks for the tests' CP2K and LAMMPS runs: both cores of a CI machine (pytest waits meanwhile)
-TEST_MPI_RANKS = 2 if shutil.which("mpirun") and (os.cpu_count() or 1) >= 2 else 1
+# With pytest-xdist (README: -n auto) each worker has a core of its own: its CP2K, LAMMPS and
+# PyTorch runs take one thread; run serially (-n 0), the MPI runs take both cores of a CI machine.
+XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if XDIST_WORKERS > 1:
+    os.environ["OMP_NUM_THREADS"] = "1"
+TEST_MPI_RANKS = 2 if XDIST_WORKERS == 1 and shutil.which("mpirun") and (os.cpu_count() or 1) >= 2 else 1
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
