@@ -571,9 +571,14 @@ def test_interrupted_dask_executor_stops_lammps_in_its_worker_threads(tmp_path):
         os.kill(os.getpid(), signal.SIGINT)   # a real Ctrl-C: it wakes a main thread blocked in a wait
 
     interrupted_at: list[float] = []
+    # Ctrl-C as in a terminal: a pytest started in the background (`cmd &`) inherits SIGINT ignored
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=interrupt_once_both_run, daemon=True).start()
-    with pytest.raises((KeyboardInterrupt, Interrupted)):
-        DaskExecutor(workers=2).run_stages(dirs, [1, 1])
+    try:
+        with pytest.raises((KeyboardInterrupt, Interrupted)):
+            DaskExecutor(workers=2).run_stages(dirs, [1, 1])
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     wait_for(lambda: not any(process_name(p) == "lmp" for p in descendants(os.getpid())),
              "the LAMMPS runs of the Dask workers to stop", timeout=30)
     assert time.monotonic() - interrupted_at[0] < 40          # stopped promptly
