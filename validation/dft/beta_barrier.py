@@ -39,6 +39,8 @@ from ionscope.io.tables import write_csv
 from ionscope.potential import bundled_potential
 from ionscope.potential.lammps_eval import primed_calculator
 
+from beta_defects import framework_drift     # this folder's script
+
 HERE = Path(__file__).resolve().parent
 MINIMA = HERE / "beta-defect-labels" / "chosen.extxyz"
 
@@ -46,11 +48,9 @@ MINIMA = HERE / "beta-defect-labels" / "chosen.extxyz"
 def _unwrapped_end(start, end):
     """``end`` with every atom at its minimum image nearest its ``start`` position and the mean
     displacement of the P atoms (the framework's drift in MD) taken off."""
-    symbols = np.array(start.get_chemical_symbols())
     step = find_mic(end.positions - start.positions, start.cell)[0]
-    step -= step[symbols == "P"].mean(axis=0)
     out = end.copy()
-    out.positions = start.positions + step
+    out.positions = start.positions + step - framework_drift(end, start)
     return out
 
 

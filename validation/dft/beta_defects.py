@@ -57,13 +57,19 @@ def _relax(atoms, calc, fmax: float = 0.02):
     return atoms, atoms.get_potential_energy()
 
 
+def framework_drift(atoms, reference) -> np.ndarray:
+    """The P atoms' mean displacement (minimum image) from ``reference``: the drift of the
+    framework in MD."""
+    symbols = np.array(atoms.get_chemical_symbols())
+    return find_mic(atoms.positions[symbols == "P"] - reference.positions[symbols == "P"],
+                    atoms.cell)[0].mean(axis=0)
+
+
 def li_off_site(atoms, perfect) -> int:
     """Li farther than OFF_SITE from every Li site of ``perfect`` (minimum image), after the
-    P atoms' mean displacement (the drift of the framework in MD) is taken off."""
+    framework's drift is taken off."""
     symbols = np.array(atoms.get_chemical_symbols())
-    drift = find_mic(atoms.positions[symbols == "P"] - perfect.positions[symbols == "P"],
-                     atoms.cell)[0].mean(axis=0)
-    li = atoms.positions[symbols == "Li"] - drift
+    li = atoms.positions[symbols == "Li"] - framework_drift(atoms, perfect)
     sites = perfect.positions[symbols == "Li"]
     dist = find_mic((li[:, None, :] - sites[None, :, :]).reshape(-1, 3),
                     atoms.cell)[1].reshape(len(li), len(sites))
