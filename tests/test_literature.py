@@ -33,7 +33,11 @@ def test_ranges_orderings_and_softness_get_their_verdicts():
         "beta": system("beta", "crystal", 2.07, 1.0, 0.36, 0.02, 1e-4, 2e-5),
         "glass": system("glass", "glass", 2.13, 0.3, 0.24, 0.01, 5e-4, 1e-4),
         "gc": system("gc", "glass-ceramic", 2.08, 0.6, 0.25, 0.02, 6e-4, 2e-4)},
-        softness_model=SoftnessModelSummary.model_construct(test_accuracy=0.70, n_test=400))
+        softness_model=SoftnessModelSummary.model_construct(
+            test_accuracy=0.70, n_test=400, test_by_system={
+                "beta": {"balanced_accuracy": 0.55, "n": 250},
+                "glass": {"balanced_accuracy": 0.81, "n": 150},
+                "gc": {"balanced_accuracy": None, "n": 0}}))   # no held-out Li of both classes
     r = rows(results)
     assert r[("P–S bond length", "beta")].verdict == "agrees"
     assert r[("P–S bond length", "glass")].verdict == "higher"           # 2.13 > 2.10, no error
@@ -45,6 +49,9 @@ def test_ranges_orderings_and_softness_get_their_verdicts():
     assert r[("σ_glass-ceramic(300 K) ≥ σ_glass", "gc vs glass")].verdict == "within errors"
     soft = r[("softness held-out accuracy", "all")]
     assert soft.verdict == "lower" and soft.ionscope.startswith("0.7 ± 0.023")
+    # the pooled accuracy beside what the hyperplane does inside each system
+    assert soft.context == ("within each system, balanced (chance 0.5): beta 0.55 (n = 250), "
+                            "glass 0.81 (n = 150)")
 
 
 def test_the_demo_finding_reads_opposite_and_missing_fits_read_not_measured():
